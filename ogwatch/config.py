@@ -1,0 +1,182 @@
+"""Configuration as validated data: networks, contracts by address and kind, store, service, webhooks.
+
+Loaded from TOML (`config.example.toml` carries the real networks and addresses as defaults).
+Unknown keys, wrong types, bad addresses and dangling references are errors, reported one line per
+problem. Secrets are never in the file: only the names of the env vars that hold them.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ogwatch.errors import ConfigError
+
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+PRECOMPILE_KINDS = frozenset({"inference_precompile", "staking_precompile"})
+ContractKind = Literal[
+    "twinfun_market",        # Twin.fun BSC: UUPS proxy, setter events, 5 % cap per setter
+    "twinfun_docs_market",   # documented Twin.fun: no setter events, no cap
+    "friendtech_market",     # friend.tech style: address subjects, no setter events, no cap
+    "settlement_relay",      # InferenceSettlementRelay v2
+    "settlement_relay_v1",
+    "tee_registry",
+    "tee_verifier",
+    "inference_hub",
+    "inference_precompile",
+    "staking_precompile",
+    "workflow",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+def _env_name(value: str) -> str:
+    if not ENV_NAME.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name (A-Z, 0-9, _)")
+    return value
+
+
+class Network(_Strict):
+    """One chain: how to reach it, what it is, and how to show its evidence."""
+
+    name: str
+    chain_id: int = Field(gt=0)
+    rpc_urls: list[str] = []
+    rpc_url_env: list[str] = []
+    production: bool = False
+    confirmations: int = Field(default=2, ge=0, le=10_000)
+    enabled: bool = True
+    native_symbol: str = "ETH"
+    explorer_tx_url: str = ""
+    explorer_address_url: str = ""
+
+    @field_validator("rpc_urls")
+    @classmethod
+    def _urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not re.match(r"^https?://[^\s/]+", url):
+                raise ValueError(f"RPC URL must start with http:// or https://: {url[:40]!r}")
+        return urls
+
+    @field_validator("rpc_url_env")
+    @classmethod
+    def _envs(cls, names: list[str]) -> list[str]:
+        return [_env_name(n) for n in names]
+
+
+class Contract(_Strict):
+    """A contract (or precompile) to index, declared by address and kind."""
+
+    network: str
+    kind: ContractKind
+    address: str
+    label: str = ""
+    start_block: int = Field(default=0, ge=0)
+    precompile: bool = False
+    tags: list[str] = []
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not is_hex_address(value):
+            raise ValueError(f"{value!r} is not a 20-byte hex address")
+        if value != value.lower() and value[2:] != value[2:].upper() and not is_checksum_address(value):
+            raise ValueError(f"{value} has a bad EIP-55 checksum (typo?)")
+        return to_checksum_address(value)
+
+    @model_validator(mode="after")
+    def _precompile_kind(self) -> Contract:
+        if (self.kind in PRECOMPILE_KINDS) != self.precompile:
+            want = "true" if self.kind in PRECOMPILE_KINDS else "false"
+            raise ValueError(f"kind {self.kind} needs precompile = {want}")
+        return self
+
+
+class StoreSettings(_Strict):
+    """Where the DuckDB file lives."""
+
+    path: str = "data/ogwatch.duckdb"
+
+
+class ServiceSettings(_Strict):
+    """The scheduler process."""
+
+    heartbeat_seconds: float = Field(default=15.0, gt=0, le=3600)
+
+
+class Webhook(_Strict):
+    """A webhook receiver; its URL and signing secret are env var names."""
+
+    url_env: str
+    secret_env: str
+
+    @field_validator("url_env", "secret_env")
+    @classmethod
+    def _names(cls, value: str) -> str:
+        return _env_name(value)
+
+
+class Config(_Strict):
+    """The whole configuration."""
+
+    store: StoreSettings = StoreSettings()
+    service: ServiceSettings = ServiceSettings()
+    networks: dict[str, Network]
+    contracts: list[Contract] = []
+    webhooks: dict[str, Webhook] = {}
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        seen: set[tuple[str, str]] = set()
+        for i, c in enumerate(self.contracts):
+            if c.network not in self.networks:
+                raise ValueError(f"contracts[{i}]: unknown network {c.network!r}")
+            if (c.network, c.address) in seen:
+                raise ValueError(f"contracts[{i}]: {c.address} is declared twice on {c.network}")
+            seen.add((c.network, c.address))
+        return self
+
+    def contracts_on(self, network: str) -> list[Contract]:
+        """The contracts declared on one network."""
+        return [c for c in self.contracts if c.network == network]
+
+
+def load(path: Path | str) -> Config:
+    """Read and validate a TOML config; raises ConfigError with one line per problem."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: config file not found"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: malformed TOML: {exc}"]) from None
+    return parse(raw, source=str(path))
+
+
+def parse(raw: dict[str, object], source: str = "config") -> Config:
+    """Validate an already-parsed config mapping."""
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError([f"{source}: {_line(e)}" for e in exc.errors()]) from None
+
+
+def _line(err: object) -> str:
+    e = dict(err)  # type: ignore[call-overload]
+    loc = ".".join(str(p) for p in e.get("loc", ()))
+    msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+    if e.get("type") == "extra_forbidden":
+        msg = "unknown key"
+    elif "input" in e and not isinstance(e["input"], dict | list) and str(e["input"]) not in msg:
+        msg += f" (got {e['input']!r})"
+    return f"{loc}: {msg}" if loc else msg

@@ -1,0 +1,1 @@
+"""ogwatch/ui package."""

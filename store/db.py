@@ -1,0 +1,176 @@
+"""The one module that opens DuckDB, and the process policy around its file lock.
+
+Policy (DuckDB: one writing process or many reading processes, never both):
+- **Writer** (`Store`): the scheduler, or a one-shot CLI write, opens the file read-write for as
+  long as it runs, migrates it, and serves every other process's reads through `store.owner`
+  (per-request cursors, so reads and writes proceed together inside the one process).
+- **Readers** (`Reader`): the dashboard and CLI read commands ask the announced owner; when no owner
+  is announced they open the file read-only for one query and close it at once.
+- Any lock conflict (a writer starting while a direct reader holds the file, or the reverse) is
+  retried with jittered backoff up to a bounded wait, then reported as `StoreBusy`.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from store import migrate, queries
+from store.errors import StoreBusy, StoreError, StoreMissing
+from store.owner import OwnerServer, OwnerUnavailable, ask_owner, read_owner
+
+DEFAULT_PATH = Path("data/ogwatch.duckdb")
+WRITER_WAIT_S = 30.0  # a starting writer outwaits direct readers, which hold the file for milliseconds
+READER_WAIT_S = 10.0  # a reader outwaits an owner that is starting up or shutting down
+T = TypeVar("T")
+
+
+def _is_lock_error(exc: duckdb.Error) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def _retry_locked(what: Callable[[], T], wait_s: float, path: Path) -> T:
+    deadline = time.monotonic() + wait_s
+    delay = 0.01
+    while True:
+        try:
+            return what()
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc):
+                raise StoreError(f"cannot open {path}: {exc}") from exc
+            if time.monotonic() >= deadline:
+                raise StoreBusy(f"{path} stayed locked by another process for {wait_s:.0f} s") from exc
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 0.25)
+
+
+def run_named(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pa.Table:
+    """Execute one registered query with bound parameters."""
+    q = queries.get(name)
+    bound = queries.bind(q, params)
+    return con.sql(q.sql, params=bound).to_arrow_table()
+
+
+class Store:
+    """The writing process's handle: read-write connection, migrations, transactions, read service."""
+
+    def __init__(self, path: Path | str = DEFAULT_PATH, *, wait_s: float = WRITER_WAIT_S, serve: bool = True):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {self.path.parent}: {exc.strerror}") from exc
+        self._con = _retry_locked(lambda: duckdb.connect(str(self.path)), wait_s, self.path)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        try:
+            self.applied = migrate.migrate(self._con)
+        except StoreError:
+            self._con.close()
+            raise
+        self._server: OwnerServer | None = None
+        if serve:
+            self._server = OwnerServer(self.path, self.query_arrow)
+            self._server.start()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._local.cur = self._con.cursor()
+        return cur
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All-or-nothing write: rows and checkpoints land together or not at all."""
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def query_arrow(self, name: str, params: dict[str, Any]) -> pa.Table:
+        """Run a named query on a fresh cursor (used by this process and by the read service)."""
+        cur = self._con.cursor()
+        try:
+            return run_named(cur, name, params)
+        finally:
+            cur.close()
+
+    def query(self, name: str, **params: Any) -> pd.DataFrame:
+        """Run a named query and return a DataFrame."""
+        return self.query_arrow(name, params).to_pandas()
+
+    def close(self) -> None:
+        """Stop serving reads, then release the file."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Reader:
+    """A reading process's handle: asks the owner if one is announced, else reads the file directly."""
+
+    def __init__(self, path: Path | str = DEFAULT_PATH, *, wait_s: float = READER_WAIT_S):
+        self.path = Path(path)
+        self.wait_s = wait_s
+        self.last_route = ""
+
+    def query_arrow(self, name: str, params: dict[str, Any] | None = None) -> pa.Table:
+        """Run a named query wherever it can run now, within the bounded wait."""
+        params = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in (params or {}).items()}
+        queries.bind(queries.get(name), params)  # fail fast on bad input, before any I/O
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            info = read_owner(self.path)
+            if info is not None:
+                try:
+                    self.last_route = "owner"
+                    return ask_owner(info, name, params, timeout=max(1.0, deadline - time.monotonic()))
+                except OwnerUnavailable:
+                    pass
+            else:
+                try:
+                    self.last_route = "direct"
+                    return self._direct(name, params)
+                except StoreBusy:
+                    pass
+            if time.monotonic() >= deadline:
+                raise StoreBusy(f"no answer for {name}: {self.path} is locked and its owner does not answer")
+            time.sleep(0.02 + random.random() * 0.05)
+
+    def _direct(self, name: str, params: dict[str, Any]) -> pa.Table:
+        if not self.path.exists():
+            raise StoreMissing(f"no store at {self.path} yet: start the collectors (ogwatch run)")
+        con = _retry_locked(lambda: duckdb.connect(str(self.path), read_only=True), 0.0, self.path)
+        try:
+            return run_named(con, name, params)
+        except duckdb.CatalogException as exc:
+            raise StoreMissing(f"{self.path} has no schema yet: start the collectors (ogwatch run)") from exc
+        finally:
+            con.close()
+
+    def query(self, name: str, **params: Any) -> pd.DataFrame:
+        """Run a named query and return a DataFrame."""
+        return self.query_arrow(name, params).to_pandas()

@@ -1,0 +1,1 @@
+"""Child-process programs used by the multi-process tests."""
