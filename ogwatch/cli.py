@@ -99,7 +99,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cfg_file = config_path(args.config)
     configmod.load(cfg_file)  # fail here with one line, not inside the browser
     env = dict(os.environ, OGWATCH_CONFIG=str(cfg_file.resolve()))
-    argv = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+    argv = [sys.executable, "-m", "ogwatch.ui.launch", str(ROOT / "app.py"), "--server.headless", "true",
             "--server.address", args.host, "--server.port", str(args.port),
             "--browser.gatherUsageStats", "false"]
     os.execve(sys.executable, argv, env)

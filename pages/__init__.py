@@ -1,0 +1,1 @@
+"""Dashboard pages: one script per watch, registered in app.py; they only display."""
