@@ -8,12 +8,15 @@ keys.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
 from ogwatch.secrets import redact
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 
 
 class RpcError(RuntimeError):
@@ -78,8 +81,12 @@ class RpcClient:
     def _post(self, payload: Any) -> Any:
         try:
             resp = self._session.post(self.url, json=payload, timeout=self.timeout)
+        except requests.Timeout:
+            raise RpcError("transport", f"{self.shown_url}: no answer within {self.timeout:g} s") from None
         except requests.RequestException as exc:
-            raise RpcError("transport", f"{self.shown_url}: {type(exc).__name__}: {exc}") from None
+            reason = _ERRNO.findall(str(exc))
+            detail = reason[-1] if reason else type(exc).__name__
+            raise RpcError("transport", f"{self.shown_url}: cannot connect ({detail})") from None
         if resp.status_code != 200:
             raise RpcError("http", f"{self.shown_url}: HTTP {resp.status_code}", status=resp.status_code)
         try:
