@@ -246,6 +246,23 @@ def rpc(node: AnvilNode | str, method: str, params: Sequence[Any] = (), *, timeo
     return reply.get("result")
 
 
+def rpc_batch(url: str, calls: Sequence[tuple[str, list[Any]]], *, timeout: float = 120.0) -> list[Any]:
+    """Several JSON-RPC calls in one HTTP request; results in call order, any error raises."""
+    body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+    try:
+        replies = _session().post(url, json=body, timeout=timeout).json()
+    except (requests.RequestException, ValueError) as exc:
+        raise DevnetError(f"batch of {len(calls)} on {url}: {type(exc).__name__}: {exc}") from exc
+    by_id = {r.get("id"): r for r in replies}
+    out = []
+    for i, (method, _params) in enumerate(calls):
+        reply = by_id.get(i) or {"error": {"message": "missing from batch answer"}}
+        if reply.get("error") is not None:
+            raise DevnetError(f"{method} on {url}: {' '.join(str(reply['error']).split())}")
+        out.append(reply.get("result"))
+    return out
+
+
 def block_number(node: AnvilNode) -> int:
     """Return the node's head block number."""
     return int(rpc(node, "eth_blockNumber"), 16)
