@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devnet import nodes
 from devnet.chain import Chain, calldata
 from devnet.contracts_info import INFERENCE_PRECOMPILE, STAKING_PRECOMPILE, load_artifact
 
@@ -117,7 +116,7 @@ def deploy_markets_simple(ch: Chain, acct: dict[str, str]) -> list[Deployed]:
 def deploy_alpha(ch: Chain, acct: dict[str, str]) -> list[Deployed]:
     """Inference precompile stand-in at 0xF4, the hub, caller contracts and a workflow contract."""
     d = acct["deployer"]
-    nodes.set_code(ch.url, INFERENCE_PRECOMPILE, load_artifact("InferencePrecompileStandIn")["deployedBytecode"])
+    ch.rpc("anvil_setCode", INFERENCE_PRECOMPILE, load_artifact("InferencePrecompileStandIn")["deployedBytecode"])
     ch.rpc("evm_mine")
     hub = ch.deploy(d, "InferenceHub")
     out = [Deployed("precompile", "alpha", "InferencePrecompileStandIn", INFERENCE_PRECOMPILE,
@@ -137,7 +136,7 @@ def deploy_alpha(ch: Chain, acct: dict[str, str]) -> list[Deployed]:
 def deploy_og_evm(ch: Chain, acct: dict[str, str]) -> list[Deployed]:
     """Settlement relays v1/v2 with the verifier, both TEE registry shapes, the staking stand-in at 0x800."""
     d = acct["deployer"]
-    nodes.set_code(ch.url, STAKING_PRECOMPILE, load_artifact("StakingPrecompileStandIn")["deployedBytecode"])
+    ch.rpc("anvil_setCode", STAKING_PRECOMPILE, load_artifact("StakingPrecompileStandIn")["deployedBytecode"])
     ch.rpc("evm_mine")
     reg1 = ch.deploy(d, "TEERegistryV1", d)
     reg2 = ch.deploy(d, "TEERegistryOHTTP", d)
