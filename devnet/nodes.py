@@ -300,6 +300,12 @@ def dump_state(node: AnvilNode, path: Path | str) -> Path:
     return target
 
 
+def _dump_args(dump_dir: Path | str | None, key: str) -> tuple[str, ...]:
+    if dump_dir is None:
+        return ()
+    return ("--preserve-historical-states", "--dump-state", str(Path(dump_dir) / f"{key}.json"))
+
+
 class Devnet:
     """Several anvil nodes keyed by chain key; a context manager that always stops them all."""
 
@@ -307,8 +313,13 @@ class Devnet:
         self.nodes: dict[str, AnvilNode] = {}
 
     def start(self, keys: Iterable[str] | None = None, block_time: float | None = None,
-              states_dir: Path | str | None = None) -> dict[str, AnvilNode]:
-        """Start one node per key (default: all CHAINS), loading <states_dir>/<key>.json if given."""
+              states_dir: Path | str | None = None, dump_dir: Path | str | None = None) -> dict[str, AnvilNode]:
+        """Start one node per key (default: all CHAINS), loading <states_dir>/<key>.json if given.
+
+        With `dump_dir`, each node writes its state with every historical state to <dump_dir>/<key>.json
+        when it stops (the anvil_dumpState RPC leaves history out, so eth_call at old blocks would fail
+        after a reload). Only for short-lived builds: anvil also rewrites that file periodically.
+        """
         wanted = list(keys) if keys is not None else list(CHAINS)
         unknown = [key for key in wanted if key not in CHAINS or key in self.nodes]
         if unknown:
@@ -319,7 +330,8 @@ class Devnet:
         try:  # in parallel; each anvil start-up takes ~70 ms of CPU
             with ThreadPoolExecutor(max(1, len(wanted)), thread_name_prefix="devnet-start") as pool:
                 futures = {key: pool.submit(start_node, key, CHAINS[key], block_time=block_time,
-                                            load_state=states[key]) for key in wanted}
+                                            load_state=states[key], extra_args=_dump_args(dump_dir, key))
+                           for key in wanted}
             self.nodes.update({key: f.result() for key, f in futures.items() if f.exception() is None})
             failure = next((f.exception() for f in futures.values() if f.exception() is not None), None)
             if failure is not None:

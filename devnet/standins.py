@@ -146,6 +146,11 @@ class CometBFTStandIn(StandInServer):
         with self._lock:
             self._validators = ordered
 
+    def validators(self) -> list[CometValidator]:
+        """The current set (to save it beside a chain state)."""
+        with self._lock:
+            return list(self._validators)
+
     def set_height(self, height: int) -> None:
         """Set the latest block height."""
         with self._lock:
@@ -208,6 +213,11 @@ class WalrusStandIn(StandInServer):
         """Store (or replace) the bytes of a blob."""
         with self._lock:
             self._blobs[blob_id] = bytes(data)
+
+    def blobs(self) -> dict[str, bytes]:
+        """Every stored blob (to save it beside a chain state)."""
+        with self._lock:
+            return dict(self._blobs)
 
     def handle_get(self, path: str, query: dict[str, list[str]]) -> Reply:
         """Serve stored blobs; unknown ids and other paths are 404."""
