@@ -57,15 +57,18 @@ def calldata(artifact: str, fn: str, *args: Any) -> str:
 def decode_output(artifact: str, fn: str, data: str) -> Any:
     """Decode a call's return data."""
     f = _iface(artifact).get_function_by_name(fn)
-    types = [o["type"] if o["type"] != "tuple" else _tuple_type(o) for o in f.abi["outputs"]]
+    types = [_abi_type(o) for o in f.abi["outputs"]]
     from eth_abi import decode
 
     out = decode(types, bytes.fromhex(data[2:]))
     return out[0] if len(out) == 1 else out
 
 
-def _tuple_type(o: dict[str, Any]) -> str:
-    inner = ",".join(c["type"] if not c["type"].startswith("tuple") else _tuple_type(c) for c in o["components"])
+def _abi_type(o: dict[str, Any]) -> str:
+    """The canonical type of an ABI parameter, tuples (and arrays of them) expanded."""
+    if not o["type"].startswith("tuple"):
+        return str(o["type"])
+    inner = ",".join(_abi_type(c) for c in o["components"])
     return f"({inner})" + o["type"][len("tuple"):]
 
 
@@ -75,7 +78,7 @@ def constructor_data(artifact: str, *args: Any) -> str:
     ctor = next((e for e in art["abi"] if e["type"] == "constructor"), None)
     tail = b""
     if ctor and ctor["inputs"]:
-        tail = encode([i["type"] if i["type"] != "tuple" else _tuple_type(i) for i in ctor["inputs"]], list(args))
+        tail = encode([_abi_type(i) for i in ctor["inputs"]], list(args))
     return str(art["bytecode"]) + tail.hex()
 
 
