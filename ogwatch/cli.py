@@ -113,6 +113,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.main(args)
 
 
+def cmd_devnet(args: argparse.Namespace) -> int:
+    """Devnet chores: rebuild contract artifacts, or build a saved world."""
+    import subprocess
+
+    if args.devnet_command == "build-contracts":
+        return subprocess.call(["node", str(ROOT / "devnet" / "compile.mjs")], cwd=ROOT)
+    from devnet.simulator import build_snapshot
+
+    stats = build_snapshot(args.dir, args.seed, args.trades, args.inferences)
+    print(f"saved {args.dir}: {stats['actions']} actions, scripted in {stats['scripted_s']:.1f} s, "
+          f"total {stats['total_s']:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand and its help."""
     p = argparse.ArgumentParser(prog="ogwatch", description=__doc__.splitlines()[0] if __doc__ else None)
@@ -125,8 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(fn=fn)
         return sp
 
-    sp = add("demo", cmd_demo, "start everything on the embedded default and print where to look; Ctrl-C stops it")
+    sp = add("demo", cmd_demo, "start everything on the local devnet (chains, simulator, scheduler, dashboard) "
+                               "and print where to look; Ctrl-C stops it")
     sp.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
+    sp.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
+    sp.add_argument("--interval", type=float, default=1.0, help="seconds between live simulator steps")
+    sp = add("devnet", cmd_devnet, "the local devnet: build contracts, or save a seeded snapshot")
+    dsub = sp.add_subparsers(dest="devnet_command", required=True, metavar="ACTION")
+    dsub.add_parser("build-contracts", help="recompile devnet/contracts with solc-js into devnet/artifacts")
+    snap = dsub.add_parser("snapshot", help="build a world, play the scenario and bulk load, save it to DIR")
+    snap.add_argument("dir", type=Path)
+    snap.add_argument("--seed", type=int, default=1)
+    snap.add_argument("--trades", type=int, default=2000)
+    snap.add_argument("--inferences", type=int, default=2000)
     sp = add("check", cmd_check, "validate the config, then check each network: chain id, contract code, precompiles")
     sp.add_argument("--offline", action="store_true", help="validate the config file only")
     sp.add_argument("--network", action="append", help="check only this network (repeatable)")

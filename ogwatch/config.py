@@ -101,7 +101,7 @@ class Contract(_Strict):
 
 
 class StoreSettings(_Strict):
-    """Where the DuckDB file lives."""
+    """Where the DuckDB file lives (a relative path is taken from the config file's folder)."""
 
     path: str = "data/ogwatch.duckdb"
 
@@ -160,7 +160,11 @@ def load(path: Path | str) -> Config:
         raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: malformed TOML: {exc}"]) from None
-    return parse(raw, source=str(path))
+    cfg = parse(raw, source=str(path))
+    store = Path(cfg.store.path)
+    if not store.is_absolute():  # relative paths mean: next to the config file, wherever ogwatch runs
+        cfg = cfg.model_copy(update={"store": StoreSettings(path=str(path.resolve().parent / store))})
+    return cfg
 
 
 def parse(raw: dict[str, object], source: str = "config") -> Config:

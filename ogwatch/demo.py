@@ -1,23 +1,26 @@
-"""`ogwatch demo`: start the whole product on the embedded default and supervise it until Ctrl-C.
+"""`ogwatch demo`: the whole product on the embedded default, supervised until Ctrl-C.
 
-Starts the scheduler (the store's writer) and the dashboard as child processes, prints where to
-look, and stops every child cleanly on Ctrl-C or when one of them dies.
+Starts the five devnet chains with every contract deployed, plays the simulator's catalogue, keeps
+a live trickle of trades and inferences going, writes a config for that world, starts the
+scheduler (the store's writer) and the dashboard as child processes, and prints where to look.
+Ctrl-C (or SIGTERM) stops everything; if a service dies on its own the rest is stopped too.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = Path("data/demo")
 
 
 def _spawn(args: list[str], config: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "ogwatch", "--config", str(config), *args], cwd=Path.cwd())
+    return subprocess.Popen([sys.executable, "-m", "ogwatch", "--config", str(config), *args])
 
 
 def stop_all(children: list[subprocess.Popen[bytes]], timeout: float = 10.0) -> None:
@@ -34,23 +37,53 @@ def stop_all(children: list[subprocess.Popen[bytes]], timeout: float = 10.0) -> 
             child.wait()
 
 
+def _raise_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(args: argparse.Namespace) -> int:
     """Run until interrupted; exit non-zero if a service died on its own."""
-    from ogwatch.cli import config_path
+    from devnet import world as worldmod
+    from devnet.simulator import Simulator
+    from devnet.truth import Truth
 
-    config = config_path(args.config)
-    print("ogwatch demo: no devnet yet in this build, so the store stays empty until real RPC URLs are set.")
-    children = [_spawn(["run"], config), _spawn(["serve", "--port", str(args.port)], config)]
-    print(f"  dashboard:  http://127.0.0.1:{args.port}")
-    print(f"  config:     {config}")
-    print("  Ctrl-C stops everything.", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # A fresh devnet has a new genesis: the previous demo's store describes chains that are gone.
+    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    DEMO_DIR.mkdir(parents=True)
+    print("ogwatch demo: starting five devnet chains and deploying the contracts ...", flush=True)
+    world = worldmod.start()
+    children: list[subprocess.Popen[bytes]] = []
+    truth = Truth(DEMO_DIR / "truth.jsonl")
     try:
+        sim = Simulator(world, truth, seed=args.seed)
+        print("ogwatch demo: playing the scenario (fee changes, upgrades, inferences, settlements) ...", flush=True)
+        sim.setup_and_script()
+        config = DEMO_DIR / "config.toml"
+        config.write_text(world.config_toml("ogwatch.duckdb"))
+        sim.start_live(args.interval)
+        children = [_spawn(["run"], config), _spawn(["serve", "--port", str(args.port)], config)]
+        _print_where(world, config, args.port)
         while all(c.poll() is None for c in children):
             time.sleep(0.5)
         print("ogwatch demo: a service stopped on its own; stopping the rest.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print("\nogwatch demo: stopping ...", flush=True)
         return 0
     finally:
         stop_all(children)
+        truth.close()
+        world.stop()
+
+
+def _print_where(world: object, config: Path, port: int) -> None:
+    from devnet.world import World
+
+    assert isinstance(world, World)
+    print(f"\n  dashboard      http://127.0.0.1:{port}")
+    for key, url in world.urls.items():
+        print(f"  chain {key:<12} {url}  (chain id {world.chains[key].chain_id})")
+    print(f"  walrus         {world.walrus.url}\n  cometbft       {world.comet.url}")
+    print(f"  config         {config}\n  ground truth   {DEMO_DIR / 'truth.jsonl'}")
+    print("\n  Ctrl-C stops everything.", flush=True)

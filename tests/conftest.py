@@ -42,3 +42,38 @@ def ogwatch(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
 def cfg_path(tmp_path: Path) -> Path:
     """A minimal config in a fresh directory."""
     return write_config(tmp_path)
+
+
+# ---- the devnet shared by the whole run: built once into a cache, then restored from its dump ----
+FIXTURE_SEED, FIXTURE_TRADES, FIXTURE_INFERENCES = 7, 2000, 2000
+
+
+def _fixture_key() -> str:
+    import hashlib
+
+    h = hashlib.sha256(f"{FIXTURE_SEED}/{FIXTURE_TRADES}/{FIXTURE_INFERENCES}".encode())
+    for path in sorted([*(ROOT / "devnet").glob("*.py"), *(ROOT / "devnet").glob("*.mjs"),
+                        *(ROOT / "devnet" / "artifacts").glob("*.json")]):
+        h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def devnet_snapshot() -> Path:
+    """A saved devnet world (states with history, deployment, stand-in data, ground truth), built once."""
+    from devnet.simulator import build_snapshot
+
+    target = ROOT / "data" / "cache" / f"devnet-{_fixture_key()}"
+    if not target.exists():
+        build_snapshot(target, FIXTURE_SEED, FIXTURE_TRADES, FIXTURE_INFERENCES)
+    return target
+
+
+@pytest.fixture(scope="session")
+def devnet_world(devnet_snapshot):
+    """The devnet restored from the snapshot, shared by every test of the run; stopped at the end."""
+    from devnet import world
+
+    w = world.start(devnet_snapshot)
+    yield w
+    w.stop()

@@ -74,3 +74,10 @@ def test_missing_secret_env_is_one_line(tmp_path) -> None:
     out = ogwatch("--config", str(cfg), "check", "--network", "keyed", env={"OGW_TEST_UNSET_URL": ""})
     assert out.returncode == 2
     assert out.stderr.strip() == "ogwatch: keyed: environment variable OGW_TEST_UNSET_URL is not set"
+
+
+def test_relative_store_path_is_next_to_the_config(tmp_path) -> None:
+    sub = tmp_path / "conf"
+    sub.mkdir()
+    (sub / "c.toml").write_text('[store]\npath = "db/x.duckdb"\n[networks.a]\nname="a"\nchain_id=1\n')
+    assert config.load(sub / "c.toml").store.path == str(sub / "db" / "x.duckdb")
