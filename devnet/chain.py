@@ -8,6 +8,7 @@ nonces are explicit and a batch of sends is followed by one `evm_mine`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -90,6 +91,8 @@ class Chain:
     chain_id: int
     url: str
     accounts: list[str] = field(default_factory=list)
+    # Called with every receipt `send` returns while set (deployment records itself in the ground truth).
+    recorder: Callable[[Chain, Receipt, dict[str, Any]], None] | None = None
 
     def __post_init__(self) -> None:
         if not self.accounts:
@@ -107,8 +110,10 @@ class Chain:
         tx: dict[str, Any] = {"from": sender, "data": data, "value": hex(value), "gas": hex(gas)}
         if to:
             tx["to"] = to
-        tx_hash = self.rpc("eth_sendTransaction", tx)
-        return self.receipt(tx_hash)
+        rec = self.receipt(self.rpc("eth_sendTransaction", tx))
+        if self.recorder is not None:
+            self.recorder(self, rec, {"to": to, "selector": data[:10]})
+        return rec
 
     def receipt(self, tx_hash: str, wait_s: float = 10.0) -> Receipt:
         """The receipt of a transaction, waiting briefly (anvil answers the send before it has mined)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from devnet.chain import Chain, calldata
 from devnet.contracts_info import INFERENCE_PRECOMPILE, STAKING_PRECOMPILE, load_artifact
+from devnet.truth import Truth
 
 TIMELOCK_DELAY_S = 3600  # one hour: long enough that a queued fee change is visible before it executes
 NETWORK_NAMES = {"og_evm": "OG EVM (devnet)", "alpha": "OpenGradient alpha (devnet)", "bsc": "BNB Smart Chain (devnet)",
@@ -89,7 +90,7 @@ def deploy_bsc(ch: Chain, acct: dict[str, str]) -> list[Deployed]:
     out = [Deployed("bsc_impl_capped", "bsc", "DigitalTwinSharesV1", capped, label="capped implementation"),
            Deployed("bsc_impl_uncapped", "bsc", "DigitalTwinSharesV1Uncapped", uncapped,
                     label="uncapped implementation"),
-           Deployed("bsc_timelock", "bsc", "DevTimelock", timelock, label="timelock (1 h)"),
+           Deployed("bsc_timelock", "bsc", "DevTimelock", timelock, "timelock", label="timelock (1 h)"),
            Deployed("bsc_multisig", "bsc", "SimpleMultisig", multisig, label="2-of-3 multisig"),
            Deployed("bsc_batcher", "bsc", "Batcher", batcher, label="batcher")]
     for name, ctl, kind in (("eoa", owner, "eoa"), ("timelock", timelock, "timelock"),
@@ -157,12 +158,17 @@ DEPLOYERS = {"bsc": deploy_bsc, "base_sepolia": deploy_markets_simple, "base": d
              "alpha": deploy_alpha, "og_evm": deploy_og_evm}
 
 
-def deploy_all(chains: dict[str, Chain]) -> Deployment:
-    """Deploy onto every given chain (keys of nodes.CHAINS)."""
+def deploy_all(chains: dict[str, Chain], truth: Truth | None = None) -> Deployment:
+    """Deploy onto every given chain (keys of nodes.CHAINS); each deployment tx goes to the truth if given."""
     accounts = roles(next(iter(chains.values())).accounts)
     contracts: list[Deployed] = []
     for key, ch in chains.items():
-        contracts += DEPLOYERS[key](ch, accounts)
+        if truth is not None:
+            ch.recorder = lambda c, rec, intent: truth.record(c, "deploy", intent, rec)
+        try:
+            contracts += DEPLOYERS[key](ch, accounts)
+        finally:
+            ch.recorder = None
     return Deployment({k: c.chain_id for k, c in chains.items()}, accounts, contracts)
 
 
@@ -173,7 +179,8 @@ def config_toml(dep: Deployment, urls: dict[str, str], store_path: str, extra: s
     for key, chain_id in dep.chains.items():
         lines += [f"[networks.{key}]", f'name = "{NETWORK_NAMES[key]}"', f"chain_id = {chain_id}",
                   f'rpc_urls = ["{urls[key]}"]', f"production = {str(PRODUCTION.get(key, False)).lower()}",
-                  "confirmations = 0", f'native_symbol = "{NATIVE[key]}"', ""]
+                  "confirmations = 0", f'native_symbol = "{NATIVE[key]}"', "poll_seconds = 2",
+                  "reset_on_new_genesis = true", ""]
     for c in dep.contracts:
         if not c.kind:
             continue

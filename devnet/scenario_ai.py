@@ -172,7 +172,11 @@ class AIScenario:
     def setup(self) -> None:
         """TEEs, PCRs, heartbeats and validators on OG EVM; a Batcher on alpha for multi-inference transactions."""
         self.members.setup()
-        self.batcher = self.alpha.deploy(self.acct["deployer"], "Batcher", self.batcher_owner)
+        self.alpha.recorder = lambda c, rec, intent: self.truth.record(c, "deploy", intent, rec)
+        try:
+            self.batcher = self.alpha.deploy(self.acct["deployer"], "Batcher", self.batcher_owner)
+        finally:
+            self.alpha.recorder = None
 
     def scripted(self) -> None:
         """The whole catalogue once: every inference path and mode, settlements, registry and validator churn."""

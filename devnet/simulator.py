@@ -8,6 +8,7 @@ the nodes take them). Every action lands in the ground truth (`devnet.truth`) wi
 from __future__ import annotations
 
 import logging
+import shutil
 import random
 import threading
 import time
@@ -76,9 +77,10 @@ def build_snapshot(directory: Path, seed: int, trades: int, inferences: int) -> 
     from devnet import world as worldmod
 
     started = time.monotonic()
-    w = worldmod.start(dump_to=directory)
-    truth_path = Path(str(w.dump_dir)) / worldmod.TRUTH_FILE
-    truth = Truth(truth_path)
+    partial = worldmod.partial_dir(directory)
+    shutil.rmtree(partial, ignore_errors=True)
+    truth = Truth(partial / worldmod.TRUTH_FILE)  # the deployment's own transactions are recorded too
+    w = worldmod.start(dump_to=directory, truth=truth)
     try:
         sim = Simulator(w, truth, seed)
         sim.setup_and_script()

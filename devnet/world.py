@@ -16,8 +16,14 @@ from devnet import deploy, nodes
 from devnet.chain import Chain
 from devnet.deploy import Deployment
 from devnet.standins import CometBFTStandIn, CometValidator, WalrusStandIn
+from devnet.truth import Truth
 
 DEPLOYMENT_FILE, WALRUS_FILE, COMET_FILE, TRUTH_FILE = "deployment.json", "walrus.json", "comet.json", "truth.jsonl"
+
+
+def partial_dir(target: Path | str) -> Path:
+    """Where a world being saved to `target` is assembled before it is renamed into place."""
+    return Path(target).with_name(Path(target).name + ".partial")
 
 
 @dataclass
@@ -71,24 +77,22 @@ class World:
 
 
 def start(saved: Path | str | None = None, keys: list[str] | None = None, block_time: float | None = None,
-          dump_to: Path | str | None = None) -> World:
+          dump_to: Path | str | None = None, truth: Truth | None = None) -> World:
     """Start a fresh world (deploying everything) or restore a saved one.
 
     `dump_to` names the directory `save_and_stop` will fill; the nodes then keep every historical
     state so that a restored world still answers eth_call at old blocks.
     """
-    dump_dir = None
-    if dump_to is not None:
-        dump_dir = Path(dump_to).with_name(Path(dump_to).name + ".partial")
-        shutil.rmtree(dump_dir, ignore_errors=True)
-        dump_dir.mkdir(parents=True)
+    dump_dir = partial_dir(dump_to) if dump_to is not None else None
+    if dump_dir is not None:
+        dump_dir.mkdir(parents=True, exist_ok=True)
     devnet = nodes.Devnet()
     walrus, comet = WalrusStandIn().start(), CometBFTStandIn().start()
     try:
         running = devnet.start(keys=keys, block_time=block_time, states_dir=saved, dump_dir=dump_dir)
         chains = deploy.chains_for(running)
         if saved is None:
-            dep = deploy.deploy_all(chains)
+            dep = deploy.deploy_all(chains, truth)
         else:
             src = Path(saved)
             dep = Deployment.load(src / DEPLOYMENT_FILE)

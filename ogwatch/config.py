@@ -31,6 +31,7 @@ ContractKind = Literal[
     "inference_precompile",
     "staking_precompile",
     "workflow",
+    "timelock",              # an OpenZeppelin TimelockController that owns a market (queued changes)
 ]
 
 
@@ -57,6 +58,10 @@ class Network(_Strict):
     native_symbol: str = "ETH"
     explorer_tx_url: str = ""
     explorer_address_url: str = ""
+    poll_seconds: float = Field(default=15.0, gt=0, le=3600)
+    span_blocks: int = Field(default=2000, ge=1, le=1_000_000)
+    # A local devnet restarts with a new genesis: forget its data instead of refusing (never on real chains).
+    reset_on_new_genesis: bool = False
 
     @field_validator("rpc_urls")
     @classmethod

@@ -52,9 +52,9 @@ def main(args: argparse.Namespace) -> int:
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     DEMO_DIR.mkdir(parents=True)
     print("ogwatch demo: starting five devnet chains and deploying the contracts ...", flush=True)
-    world = worldmod.start()
-    children: list[subprocess.Popen[bytes]] = []
     truth = Truth(DEMO_DIR / "truth.jsonl")
+    world = worldmod.start(truth=truth)
+    children: list[subprocess.Popen[bytes]] = []
     try:
         sim = Simulator(world, truth, seed=args.seed)
         print("ogwatch demo: playing the scenario (fee changes, upgrades, inferences, settlements) ...", flush=True)

@@ -62,3 +62,12 @@ def test_history_survives_the_restore(devnet_world, records) -> None:
         before = ch.call(r["intent"]["market"], "DigitalTwinSharesV1", getter, block=r["block"] - 1)
         after = ch.call(r["intent"]["market"], "DigitalTwinSharesV1", getter, block=r["block"])
         assert (before, after) == (int(r["intent"]["old"]), int(r["intent"]["new"]))
+
+
+def test_ground_truth_covers_every_log_on_every_chain(devnet_world, records) -> None:
+    known = {(r["chain"], r["tx"], lg["log_index"]) for r in records for lg in r["logs"]}
+    for key, ch in devnet_world.chains.items():
+        logs = ch.rpc("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest"})
+        assert logs
+        missing = [lg for lg in logs if (key, lg["transactionHash"], int(lg["logIndex"], 16)) not in known]
+        assert not missing, f"{key}: {len(missing)} logs the ground truth does not know, e.g. {missing[0]}"
