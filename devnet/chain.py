@@ -92,7 +92,7 @@ class Chain:
     url: str
     accounts: list[str] = field(default_factory=list)
     # Called with every receipt `send` returns while set (deployment records itself in the ground truth).
-    recorder: Callable[[Chain, Receipt, dict[str, Any]], None] | None = None
+    recorder: Callable[[Chain, Receipt, dict[str, Any]], object] | None = None
 
     def __post_init__(self) -> None:
         if not self.accounts:

@@ -8,8 +8,8 @@ the nodes take them). Every action lands in the ground truth (`devnet.truth`) wi
 from __future__ import annotations
 
 import logging
-import shutil
 import random
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field

@@ -59,6 +59,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_collect(args: argparse.Namespace) -> int:
+    """Backfill in the foreground with a progress bar and a summary."""
+    from ogwatch import collect
+
+    return collect.main(_load(args), args)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Create or upgrade the store's schema and exit."""
     from store.db import Store
@@ -156,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--offline", action="store_true", help="validate the config file only")
     sp.add_argument("--network", action="append", help="check only this network (repeatable)")
     add("run", cmd_run, "run the scheduler: collectors, alert rules and webhook delivery (the store's writer)")
+    sp = add("collect", cmd_collect, "backfill now, in the foreground, with a progress bar and a summary")
+    sp.add_argument("--from", dest="start", type=int, help="start block for sources with no checkpoint yet")
+    sp.add_argument("--to", type=int, help="last block (default: the confirmed head)")
+    sp.add_argument("--network", action="append", help="only this network (repeatable)")
+    sp.add_argument("--source", action="append", help="only this source: fees, inference, settlement, tee")
     sp = add("serve", cmd_serve, "start the dashboard on localhost (reads only)")
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8501)

@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from collectors import runner
+from collectors.engine import Engine
 from ogwatch.config import Config
+from ogwatch.secrets import redact
 from store.db import Store
 
 log = logging.getLogger("ogwatch.service")
@@ -29,13 +32,28 @@ def heartbeat(store: Store) -> int:
     return seq
 
 
+def collect_tick(engine: Engine) -> None:
+    """One scheduled collector tick; a failure is one redacted log line, and the job runs again next time."""
+    try:
+        stats = engine.tick()
+        if stats.events or stats.reorg:
+            log.info("%s/%s: blocks %s..%s, %s events%s", engine.t.source, engine.t.network, stats.from_block,
+                     stats.to_block, stats.events, f", reorg {stats.reorg}" if stats.reorg else "")
+    except Exception as exc:  # recorded in collector_health by the engine; keep the scheduler alive
+        log.warning("%s/%s: tick failed: %s", engine.t.source, engine.t.network, redact(f"{type(exc).__name__}: {exc}"))
+
+
 def build_scheduler(cfg: Config, store: Store) -> BackgroundScheduler:
-    """All scheduled jobs; a job that raises is logged by APScheduler and runs again next time."""
+    """All scheduled jobs: the heartbeat and one job per (collector source, network), never overlapping."""
     sched = BackgroundScheduler(
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
     )
+    now = datetime.now(UTC)
     sched.add_job(heartbeat, "interval", args=[store], seconds=cfg.service.heartbeat_seconds,
-                  id="heartbeat", next_run_time=datetime.now(UTC))
+                  id="heartbeat", next_run_time=now)
+    for eng in runner.engines(cfg, store):
+        sched.add_job(collect_tick, "interval", args=[eng], seconds=cfg.networks[eng.t.network].poll_seconds,
+                      id=f"collect:{eng.t.source}:{eng.t.network}", next_run_time=now)
     return sched
 
 
@@ -46,7 +64,11 @@ def run(cfg: Config, stop: threading.Event | None = None) -> None:
         signal.signal(sig, lambda *_: stop.set())
     store = Store(cfg.store.path)
     log.info("store %s ready (schema migrations applied: %s)", store.path, store.applied or "none")
-    sched = build_scheduler(cfg, store)
+    try:
+        sched = build_scheduler(cfg, store)
+    except BaseException:
+        store.close()
+        raise
     sched.start()
     try:
         stop.wait()

@@ -34,7 +34,8 @@ def _free_port() -> int:
 def dashboard(tmp_path):
     cfg = write_config(tmp_path)
     with Store(tmp_path / "ogwatch.duckdb", serve=False) as s, s.transaction() as cur:
-        cur.execute("INSERT INTO collector_health VALUES ('fees', 31337, now(), true, 5000, 4990, NULL, NULL)")
+        cur.execute("INSERT INTO collector_health (collector, chain_id, observed_at, ok, head_block, indexed_block) "
+                    "VALUES ('fees', 31337, now(), true, 5000, 4990)")
         cur.execute("INSERT INTO service_heartbeats VALUES (1, 1, now())")
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "ogwatch", "--config", str(cfg), "serve", "--port", str(port)],

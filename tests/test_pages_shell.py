@@ -60,7 +60,9 @@ def _seed(path) -> None:
                 ("fees", 56, now - timedelta(seconds=5), True, 1240, 1234, None),
                 ("settlement", 10740, now - timedelta(seconds=5), True, 900, 880, None)]
         for r in rows:
-            cur.execute("INSERT INTO collector_health VALUES (?, ?, ?, ?, ?, ?, NULL, ?)", list(r))
+            cur.execute("INSERT INTO collector_health (collector, chain_id, observed_at, ok, head_block, "
+                        "indexed_block, "
+                        "error) VALUES (?, ?, ?, ?, ?, ?, ?)", list(r))
 
 
 @pytest.mark.parametrize("page", PAGE_FILES)

@@ -1,0 +1,220 @@
+"""The collector engine: plan block spans from a checkpoint, fetch, decode, write; survive reorgs.
+
+One `Engine` per (source, network). A tick indexes from checkpoint + 1 up to head - confirmations
+in bounded spans (at most `max_spans` per tick, span size adapting to what the node accepts). Before
+extending, the parent hash of the next block must equal the checkpoint's hash; if not, the fork
+point is found against our stored block hashes, everything above it is removed and recorded, and
+indexing resumes from there. Rows and the checkpoint of a span are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from collectors import capabilities, decode, fetch
+from collectors.pool import RpcPool
+from ogwatch.errors import OgwatchError
+from ogwatch.secrets import redact
+from store import chainwrite
+from store.chainwrite import Checkpoint
+from store.db import Store
+
+log = logging.getLogger("ogwatch.engine")
+
+
+class GenesisChanged(OgwatchError):
+    """The node's genesis differs from the one our checkpoints were made on."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one engine indexes: a source's contracts and topics on one network."""
+
+    source: str
+    network: str
+    chain_id: int
+    addresses: list[str]
+    topics: list[str]
+    start_block: int = 0
+    confirmations: int = 2
+    reset_on_new_genesis: bool = False
+
+
+@dataclass
+class TickStats:
+    """What one tick did."""
+
+    head: int = 0
+    from_block: int | None = None
+    to_block: int | None = None
+    blocks: int = 0
+    events: int = 0
+    spans: int = 0
+    splits: int = 0
+    decode_errors: int = 0
+    reorg: dict[str, Any] | None = None
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine:
+    """Indexes one Target into the store through one RPC pool."""
+
+    def __init__(self, store: Store, pool: RpcPool, target: Target, *, span: int = 2000, max_spans: int = 20):
+        self.store, self.pool, self.t = store, pool, target
+        self.span, self.max_span, self.max_spans = span, span * 8, max_spans
+        self._genesis: str | None = None
+
+    # ---- one tick -------------------------------------------------------------------------
+    def tick(self, until: int | None = None, max_spans: int | None = None) -> TickStats:
+        """Index what is confirmed (or up to `until`), at most `max_spans` spans; returns stats."""
+        started, stats = time.monotonic(), TickStats()
+        calls0 = self.pool.counters.snapshot()
+        try:
+            self._tick(stats, until, max_spans or self.max_spans)
+            self._health(stats, calls0, started, None)
+        except Exception as exc:
+            self._health(stats, calls0, started, redact(f"{type(exc).__name__}: {exc}"))
+            raise
+        return stats
+
+    def _tick(self, stats: TickStats, until: int | None, max_spans: int) -> None:
+        head_hex, genesis = self.pool.batch([("eth_blockNumber", []), ("eth_getBlockByNumber", ["0x0", False])])
+        stats.head = int(head_hex, 16)
+        self._capabilities(stats.head)
+        cp = self._checkpoint(genesis["hash"])
+        target = stats.head - self.t.confirmations if until is None else min(until, stats.head)
+        nxt = cp.block_number + 1 if cp else self.t.start_block
+        for _ in range(max_spans):  # a reorg pass counts too, so a flapping node cannot hold a tick forever
+            if nxt > target:
+                break
+            hi = min(target, nxt + self.span - 1)
+            cp = self._span(cp, genesis["hash"], nxt, hi, stats)
+            nxt = cp.block_number + 1 if cp else self.t.start_block
+
+    def _capabilities(self, head: int) -> None:
+        """Detect the node's capabilities once per pool and store them."""
+        if self.pool.capabilities is None:
+            self.pool.capabilities = capabilities.detect(self.pool, head)
+            self._store_capabilities()
+
+    def _store_capabilities(self) -> None:
+        with self.store.transaction() as cur:
+            chainwrite.record_capabilities(cur, self.t.chain_id, self.pool.shown_url, self.pool.capabilities or {})
+
+    def _checkpoint(self, genesis: str) -> Checkpoint | None:
+        with self.store.transaction() as cur:
+            cp = chainwrite.get_checkpoint(cur, self.t.source, self.t.chain_id)
+            if cp is None or cp.genesis_hash == genesis:
+                return cp
+            if not self.t.reset_on_new_genesis:
+                raise GenesisChanged(f"{self.t.network}: the node's genesis {genesis[:12]}.. differs from the "
+                                     f"indexed chain's {cp.genesis_hash[:12]}..: wrong URL or a reset chain; refusing")
+            log.warning("%s: new genesis (devnet restarted): forgetting chain %s", self.t.network, self.t.chain_id)
+            chainwrite.forget_chain(cur, self.t.chain_id)
+            return None
+
+    # ---- one span ---------------------------------------------------------------------------
+    def _span(self, cp: Checkpoint | None, genesis: str, lo: int, hi: int, stats: TickStats) -> Checkpoint | None:
+        ends = fetch.headers(self.pool, sorted({lo, hi}))
+        if cp is not None and ends[lo]["parentHash"] != cp.block_hash:
+            stats.reorg = self._reorg(cp, ends[lo]["parentHash"])
+            return self._reload()
+        raw, splits = fetch.get_logs(self.pool, self.t.addresses, self.t.topics, lo, hi)
+        if fetch.headers(self.pool, [hi])[hi]["hash"] != ends[hi]["hash"]:
+            return cp  # the chain moved under us mid-span; the next pass sees the reorg
+        logs = self._with_timestamps(raw)
+        if raw and self.pool.capabilities and not self.pool.capabilities["block_timestamps_in_logs"] \
+                and "blockTimestamp" in raw[0]:
+            self.pool.capabilities["block_timestamps_in_logs"] = True
+            self._store_capabilities()
+        tables, errors = decode.decode_logs(logs)
+        new_cp = Checkpoint(self.t.source, self.t.chain_id, genesis, hi, ends[hi]["hash"])
+        blocks = self._blocks(logs, ends)
+        with self.store.transaction() as cur:
+            chainwrite.write_span(cur, new_cp, self._frames(tables), blocks)
+            self._decode_errors(cur, errors)
+        self._adapt(splits)
+        stats.from_block = lo if stats.from_block is None else stats.from_block
+        stats.to_block, stats.blocks = hi, stats.blocks + hi - lo + 1
+        stats.events += len(logs) - len(errors)
+        stats.spans, stats.splits, stats.decode_errors = stats.spans + 1, stats.splits + splits, \
+            stats.decode_errors + len(errors)
+        return new_cp
+
+    def _adapt(self, splits: int) -> None:
+        """Shrink the span after the node refused one; grow it back slowly while all goes well."""
+        if splits:
+            self.span = max(1, self.span // (2 ** min(splits, 4)))
+        else:
+            self.span = min(self.max_span, self.span + max(1, self.span // 4))
+
+    def _with_timestamps(self, raw: list[dict[str, Any]]) -> list[decode.RawLog]:
+        missing = sorted({int(lg["blockNumber"], 16) for lg in raw if "blockTimestamp" not in lg})
+        ts = {n: int(h["timestamp"], 16) for n, h in fetch.headers(self.pool, missing).items()} if missing else {}
+        return [fetch.raw_log(lg, int(lg["blockTimestamp"], 16) if "blockTimestamp" in lg
+                              else ts[int(lg["blockNumber"], 16)]) for lg in raw]
+
+    @staticmethod
+    def _blocks(logs: list[decode.RawLog], ends: dict[int, dict[str, Any]]) -> list[tuple[int, str, str, int]]:
+        out = {n: (n, h["hash"], h["parentHash"], int(h["timestamp"], 16)) for n, h in ends.items()}
+        for lg in logs:  # parent hash unknown for log blocks: empty string, never used for continuity
+            out.setdefault(lg["block_number"], (lg["block_number"], lg["block_hash"], "", lg["block_ts"] or 0))
+        return sorted(out.values())
+
+    def _frames(self, tables: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataFrame]:
+        return {table: decode.to_frame(table, rows, self.t.chain_id) for table, rows in tables.items() if rows}
+
+    def _decode_errors(self, cur: Any, errors: list[Any]) -> None:
+        for e in errors:
+            lg = e.log
+            cur.execute("INSERT OR IGNORE INTO decode_errors VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [self.t.chain_id, lg["block_number"], lg["log_index"], lg["tx_hash"], lg["address"],
+                         lg["topics"][0] if lg["topics"] else None, e.reason])
+
+    # ---- reorgs ---------------------------------------------------------------------------
+    def _reorg(self, cp: Checkpoint, node_parent: str) -> dict[str, Any]:
+        """Find the last block both chains share, remove everything above it, record what went."""
+        fork_block, fork_hash, below = -1, None, cp.block_number
+        while fork_hash is None:
+            with self.store.transaction() as cur:
+                ours = chainwrite.stored_hashes(cur, self.t.chain_id, below, 64)
+            if not ours:
+                break
+            theirs = fetch.headers(self.pool, [n for n, _ in ours])
+            match = next(((n, h) for n, h in ours if theirs[n]["hash"] == h), None)
+            if match:
+                fork_block, fork_hash = match
+            below = ours[-1][0] - 1
+        with self.store.transaction() as cur:
+            removed = chainwrite.rollback_above(cur, self.t.chain_id, fork_block, fork_hash, cp.block_hash, node_parent)
+        log.warning("%s: reorg below block %s; fork point %s; removed %s", self.t.network, cp.block_number + 1,
+                    fork_block, removed)
+        return {"fork_block": fork_block, "removed": removed}
+
+    def _reload(self) -> Checkpoint | None:
+        with self.store.transaction() as cur:
+            return chainwrite.get_checkpoint(cur, self.t.source, self.t.chain_id)
+
+    # ---- health -----------------------------------------------------------------------------
+    def _health(self, stats: TickStats, calls0: dict[str, int], started: float, error: str | None) -> None:
+        stats.seconds = time.monotonic() - started
+        now = self.pool.counters.snapshot()
+        indexed = None
+        try:
+            with self.store.transaction() as cur:
+                cp = chainwrite.get_checkpoint(cur, self.t.source, self.t.chain_id)
+                indexed = cp.block_number if cp else None
+                chainwrite.record_health(cur, {
+                    "collector": self.t.source, "chain_id": self.t.chain_id, "observed_at": datetime.now(UTC),
+                    "ok": error is None, "head_block": stats.head or None, "indexed_block": indexed, "error": error,
+                    "events": stats.events, "blocks": stats.blocks, "rpc_calls": now["calls"] - calls0["calls"],
+                    "retries": now["retries"] - calls0["retries"], "duration_ms": stats.seconds * 1000})
+        except Exception as exc:  # health must never hide the real error
+            log.error("could not record health for %s/%s: %s", self.t.source, self.t.network, exc)

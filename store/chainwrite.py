@@ -1,0 +1,119 @@
+"""Writes of chain-derived data: a span's rows, blocks and checkpoint together; reorg rollbacks.
+
+Everything a collector learns about a block range lands in one transaction with its checkpoint, so
+a crash leaves either all of it or none. Inserts ignore rows already present (natural keys), so
+re-running a range is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+
+def chain_tables(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(table, block column) of every table holding chain data: a rollback trims all of them.
+
+    Found from the schema, so a table added by a later migration is covered without a list to keep:
+    any table with a `chain_id` and a `block_number` column, plus `blocks` itself.
+    """
+    rows = cur.execute("""
+        SELECT table_name FROM information_schema.columns WHERE column_name IN ('chain_id', 'block_number')
+        GROUP BY table_name HAVING count(*) = 2 ORDER BY table_name""").fetchall()
+    return [("blocks", "number"), *((str(r[0]), "block_number") for r in rows)]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """How far a collector has indexed a chain."""
+
+    collector: str
+    chain_id: int
+    genesis_hash: str
+    block_number: int
+    block_hash: str
+
+
+def get_checkpoint(cur: duckdb.DuckDBPyConnection, collector: str, chain_id: int) -> Checkpoint | None:
+    """The stored checkpoint, if any."""
+    row = cur.execute("SELECT genesis_hash, block_number, block_hash FROM checkpoints WHERE collector=? AND chain_id=?",
+                      [collector, chain_id]).fetchone()
+    return Checkpoint(collector, chain_id, row[0], int(row[1]), row[2]) if row else None
+
+
+def insert_rows(cur: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> None:
+    """Insert a DataFrame whose columns match the table's, ignoring rows already stored."""
+    if df.empty:
+        return
+    cur.register("_rows", df)
+    try:
+        cols = ", ".join(f'"{c}"' for c in df.columns)
+        cur.execute(f'INSERT OR IGNORE INTO "{table}" ({cols}) SELECT {cols} FROM _rows')  # noqa: S608 - names from code
+    finally:
+        cur.unregister("_rows")
+
+
+def write_span(cur: duckdb.DuckDBPyConnection, cp: Checkpoint, tables: dict[str, pd.DataFrame],
+               blocks: list[tuple[int, str, str, int]]) -> None:
+    """Rows, block headers (number, hash, parent hash, unix ts) and the new checkpoint, in the caller's txn."""
+    for table, df in tables.items():
+        insert_rows(cur, table, df)
+    if blocks:
+        bdf = pd.DataFrame(blocks, columns=["number", "hash", "parent_hash", "ts"])
+        bdf.insert(0, "chain_id", cp.chain_id)
+        bdf["ts"] = pd.to_datetime(bdf["ts"], unit="s", utc=True)
+        insert_rows(cur, "blocks", bdf)
+    cur.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?, ?)",
+                [cp.collector, cp.chain_id, cp.genesis_hash, cp.block_number, cp.block_hash, datetime.now(UTC)])
+
+
+def stored_hashes(cur: duckdb.DuckDBPyConnection, chain_id: int, below: int, limit: int) -> list[tuple[int, str]]:
+    """Our stored block hashes at or below a height, newest first."""
+    return [(int(n), str(h)) for n, h in cur.execute(
+        "SELECT number, hash FROM blocks WHERE chain_id=? AND number<=? ORDER BY number DESC LIMIT ?",
+        [chain_id, below, limit]).fetchall()]
+
+
+def rollback_above(cur: duckdb.DuckDBPyConnection, chain_id: int, fork_block: int, fork_hash: str | None,
+                   old_hash: str, new_hash: str) -> dict[str, int]:
+    """Remove everything above the fork point, pull every checkpoint back to it, record the reorg."""
+    removed: dict[str, int] = {}
+    for table, col in chain_tables(cur):
+        n = cur.execute(f'DELETE FROM "{table}" WHERE chain_id=? AND {col}>?',  # noqa: S608 - names from code
+                        [chain_id, fork_block]).fetchone()
+        removed[table] = int(n[0]) if n else 0
+    if fork_hash is None:  # nothing in common: start again from scratch
+        cur.execute("DELETE FROM checkpoints WHERE chain_id=?", [chain_id])
+    else:
+        cur.execute("UPDATE checkpoints SET block_number=?, block_hash=? WHERE chain_id=? AND block_number>?",
+                    [fork_block, fork_hash, chain_id, fork_block])
+    cur.execute("INSERT INTO reorgs VALUES (?, ?, ?, ?, ?, ?)",
+                [chain_id, datetime.now(UTC), fork_block, old_hash, new_hash, json.dumps(removed, sort_keys=True)])
+    return removed
+
+
+def forget_chain(cur: duckdb.DuckDBPyConnection, chain_id: int) -> None:
+    """Drop all of a chain's data and checkpoints (a devnet restarted with a new genesis)."""
+    for table, _col in chain_tables(cur):
+        cur.execute(f'DELETE FROM "{table}" WHERE chain_id=?', [chain_id])  # noqa: S608 - names from the schema
+    cur.execute("DELETE FROM checkpoints WHERE chain_id=?", [chain_id])
+
+
+def record_health(cur: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
+    """One collector tick's outcome for the data-health strip."""
+    cols = ["collector", "chain_id", "observed_at", "ok", "head_block", "indexed_block", "head_ts", "error",
+            "events", "blocks", "rpc_calls", "retries", "duration_ms"]
+    cur.execute(f"INSERT INTO collector_health ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",  # noqa: S608
+                [row.get(c) for c in cols])
+
+
+def record_capabilities(cur: duckdb.DuckDBPyConnection, chain_id: int, url: str, caps: dict[str, Any]) -> None:
+    """Store what a node was found able to do."""
+    cur.execute("INSERT OR REPLACE INTO node_capabilities VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [chain_id, url, datetime.now(UTC), caps["traces"], caps["debug_trace"], caps.get("state_depth"),
+                 caps.get("max_batch"), caps["block_timestamps_in_logs"]])
