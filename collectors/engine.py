@@ -85,8 +85,10 @@ class Engine:
         return stats
 
     def _tick(self, stats: TickStats, until: int | None, max_spans: int) -> None:
-        head_hex, genesis = self.pool.batch([("eth_blockNumber", []), ("eth_getBlockByNumber", ["0x0", False])])
+        head_hex, genesis, latest = self.pool.batch([("eth_blockNumber", []), ("eth_getBlockByNumber", ["0x0", False]),
+                                                     ("eth_getBlockByNumber", ["latest", False])])
         stats.head = int(head_hex, 16)
+        stats.extra["head_ts"] = datetime.fromtimestamp(int(latest["timestamp"], 16), UTC)
         self._capabilities(stats.head)
         cp = self._checkpoint(genesis["hash"])
         target = stats.head - self.t.confirmations if until is None else min(until, stats.head)
@@ -214,6 +216,7 @@ class Engine:
                 chainwrite.record_health(cur, {
                     "collector": self.t.source, "chain_id": self.t.chain_id, "observed_at": datetime.now(UTC),
                     "ok": error is None, "head_block": stats.head or None, "indexed_block": indexed, "error": error,
+                    "head_ts": stats.extra.get("head_ts"),
                     "events": stats.events, "blocks": stats.blocks, "rpc_calls": now["calls"] - calls0["calls"],
                     "retries": now["retries"] - calls0["retries"], "duration_ms": stats.seconds * 1000})
         except Exception as exc:  # health must never hide the real error

@@ -91,16 +91,38 @@ register(Query(
     "collector_health_latest",
     """
     SELECT h.collector, h.chain_id, h.observed_at, h.ok, h.head_block, h.indexed_block,
-           h.head_block - h.indexed_block AS lag_blocks, h.head_ts, h.error,
+           h.head_block - h.indexed_block AS lag_blocks, h.head_ts, h.error, h.events, h.rpc_calls, h.retries,
+           h.duration_ms,
+           (SELECT max(s.observed_at) FROM collector_health s
+             WHERE s.collector = h.collector AND s.chain_id = h.chain_id AND s.ok) AS last_success,
            (SELECT count(*) FROM collector_health e
              WHERE e.collector = h.collector AND e.chain_id = h.chain_id AND NOT e.ok
-               AND e.observed_at >= h.observed_at - INTERVAL 1 HOUR) AS errors_1h
+               AND e.observed_at >= h.observed_at - INTERVAL 1 HOUR) AS errors_1h,
+           (SELECT e.error FROM collector_health e
+             WHERE e.collector = h.collector AND e.chain_id = h.chain_id AND NOT e.ok
+             ORDER BY e.observed_at DESC LIMIT 1) AS last_error
     FROM collector_health h
     QUALIFY row_number() OVER (PARTITION BY h.collector, h.chain_id ORDER BY h.observed_at DESC) = 1
         AND ($chain_id IS NULL OR h.chain_id = $chain_id)
     ORDER BY h.chain_id, h.collector
     """,
-    "The latest tick of each collector, with its lag and its errors in the last hour.",
+    "The latest tick of each collector: lag, last success, errors in the last hour and the last error.",
+    {"chain_id": "int"},
+    frozenset({"chain_id"}),
+))
+
+register(Query(
+    "node_capabilities",
+    "SELECT * FROM node_capabilities WHERE ($chain_id IS NULL OR chain_id = $chain_id) ORDER BY chain_id, url",
+    "What each node was found able to do: traces, state depth, batch size, timestamps in logs.",
+    {"chain_id": "int"},
+    frozenset({"chain_id"}),
+))
+
+register(Query(
+    "reorgs",
+    "SELECT * FROM reorgs WHERE ($chain_id IS NULL OR chain_id = $chain_id) ORDER BY detected_at DESC LIMIT 100",
+    "Reorgs found while indexing: fork point and what was removed.",
     {"chain_id": "int"},
     frozenset({"chain_id"}),
 ))

@@ -10,6 +10,7 @@ import time
 
 import cryo  # type: ignore[import-untyped]
 import duckdb
+import pandas as pd
 import pytest
 
 from collectors import runner
@@ -128,3 +129,21 @@ def _crash_and_resume(seed: int, world, proxies, tmp_path) -> int:
             return kills
         assert proc.returncode == -signal.SIGKILL, err.decode()[-2000:]
     raise AssertionError("collect never finished")
+
+
+def test_health_and_capabilities_are_recorded(reference, devnet_world) -> None:
+    cfg, path = reference
+    from store.db import Reader
+
+    reader = Reader(path)
+    health = reader.query("collector_health_latest")
+    targets = runner.targets(cfg)
+    assert len(health) == len(targets)
+    for _, row in health.iterrows():
+        head = int(devnet_world.chains[[k for k, c in devnet_world.chains.items()
+                                        if c.chain_id == row["chain_id"]][0]].head()["number"], 16)
+        assert row["ok"] and row["indexed_block"] == head and row["lag_blocks"] == 0
+        assert row["head_ts"] is not None and pd.isna(row["last_error"])
+    caps = reader.query("node_capabilities")
+    assert set(caps["chain_id"]) == {t.chain_id for t in targets}
+    assert caps["traces"].all() and caps["block_timestamps_in_logs"].all()
