@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from collectors.engine import Engine, Target
+from collectors.fee_control import FeeControlCollector, watched_markets
+from collectors.fee_state import FeeStateCollector
 from collectors.pool import RpcPool
 from collectors.probe import network_urls
 from collectors.sources import SOURCES
@@ -29,16 +33,50 @@ def targets(cfg: Config, networks: list[str] | None = None, sources: list[str] |
     return out
 
 
+def pools(cfg: Config, networks: list[str]) -> dict[str, RpcPool]:
+    """One RPC pool per network (secrets read from the environment)."""
+    out = {}
+    for key in networks:
+        try:
+            out[key] = RpcPool(network_urls(cfg.networks[key]))
+        except MissingSecret as exc:
+            raise ConfigError([f"networks.{key}: {exc.args[0]}"]) from None
+    return out
+
+
 def engines(cfg: Config, store: Store, networks: list[str] | None = None,
-            sources: list[str] | None = None) -> list[Engine]:
+            sources: list[str] | None = None, shared: dict[str, RpcPool] | None = None) -> list[Engine]:
     """Engines for the targets, sharing one RPC pool per network."""
-    pools: dict[str, RpcPool] = {}
+    ts = targets(cfg, networks, sources)
+    by_net = shared if shared is not None else pools(cfg, sorted({t.network for t in ts}))
+    return [Engine(store, by_net[t.network], t, span=cfg.networks[t.network].span_blocks) for t in ts]
+
+
+@dataclass
+class FeeJob:
+    """The fee watch's state-based collectors for one network: changes from state, then control and ceilings."""
+
+    network: str
+    state: FeeStateCollector
+    control: FeeControlCollector
+    confirmations: int
+
+    def tick(self) -> int:
+        """One pass; returns how many fee changes were found."""
+        changes = self.state.tick()
+        head = int(self.state.pool.call("eth_blockNumber"), 16) - self.confirmations
+        self.control.tick(max(head, 0))
+        return len(changes)
+
+
+def fee_jobs(cfg: Config, store: Store, shared: dict[str, RpcPool]) -> list[FeeJob]:
+    """A FeeJob for every network with fee markets (sharing the engines' pools)."""
     out = []
-    for t in targets(cfg, networks, sources):
-        if t.network not in pools:
-            try:
-                pools[t.network] = RpcPool(network_urls(cfg.networks[t.network]))
-            except MissingSecret as exc:
-                raise ConfigError([f"networks.{t.network}: {exc.args[0]}"]) from None
-        out.append(Engine(store, pools[t.network], t, span=cfg.networks[t.network].span_blocks))
+    for key, net in cfg.networks.items():
+        markets = watched_markets(cfg, key)
+        if not markets or key not in shared:
+            continue
+        pairs = [(m.address, m.kind) for m in markets]
+        out.append(FeeJob(key, FeeStateCollector(store, shared[key], net.chain_id, pairs, net.confirmations),
+                          FeeControlCollector(store, shared[key], net.chain_id, markets), net.confirmations))
     return out

@@ -51,10 +51,25 @@ def build_scheduler(cfg: Config, store: Store) -> BackgroundScheduler:
     now = datetime.now(UTC)
     sched.add_job(heartbeat, "interval", args=[store], seconds=cfg.service.heartbeat_seconds,
                   id="heartbeat", next_run_time=now)
-    for eng in runner.engines(cfg, store):
+    targets = runner.targets(cfg)
+    shared = runner.pools(cfg, sorted({t.network for t in targets}))
+    for eng in runner.engines(cfg, store, shared=shared):
         sched.add_job(collect_tick, "interval", args=[eng], seconds=cfg.networks[eng.t.network].poll_seconds,
                       id=f"collect:{eng.t.source}:{eng.t.network}", next_run_time=now)
+    for job in runner.fee_jobs(cfg, store, shared):
+        sched.add_job(fee_tick, "interval", args=[job], seconds=cfg.networks[job.network].poll_seconds,
+                      id=f"fees-state:{job.network}", next_run_time=now)
     return sched
+
+
+def fee_tick(job: runner.FeeJob) -> None:
+    """One scheduled fee-watch pass (state reads, change localisation, control and ceilings)."""
+    try:
+        found = job.tick()
+        if found:
+            log.info("fees/%s: %s fee change(s) found from state", job.network, found)
+    except Exception as exc:  # the next tick retries; the error is one redacted line
+        log.warning("fees/%s: state pass failed: %s", job.network, redact(f"{type(exc).__name__}: {exc}"))
 
 
 def run(cfg: Config, stop: threading.Event | None = None) -> None:
