@@ -1,0 +1,1 @@
+"""Pure analyses over indexed chain data (DataFrames in, DataFrames out)."""
