@@ -177,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="query parameter")
     sp.add_argument("--json", action="store_true", help="print JSON records (exact uint256 as strings)")
     sp.add_argument("--list", action="store_true", help="list the named queries")
+    from ogwatch import fees_cli
+    sp = add("fees", lambda a: fees_cli.main(_load(a), a), "a market's fees, control, worst case; --changes: all")
+    fees_cli.add_arguments(sp)
     return p
 
 

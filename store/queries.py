@@ -147,3 +147,5 @@ register(Query(
     {"chain_id": "int", "address": "str", "field": "str"},
     frozenset({"field"}),
 ))
+
+import store.queries_fees  # noqa: E402,F401
