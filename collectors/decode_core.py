@@ -26,6 +26,7 @@ Row = dict[str, Any]
 BatchDecoder = Callable[[list["RawLog"]], list[Row]]
 Hook = Callable[[Row], None]
 Custom = Callable[[tuple[Any, ...]], Row]
+FastPath = Callable[[bytes], Row | None]  # a custom's `fast` attribute: the columns from the body bytes, or None
 
 _ZERO24 = "0" * 24
 _BOOL = {"0" * 64: False, "0" * 63 + "1": True}
@@ -175,28 +176,35 @@ def _as_bytes_type(abi_type: str) -> str:
 
 # ---- the decoders ----
 
-def _check_hex(value: str, n_bytes: int | None, what: str) -> None:
+def _check_hex(value: str, n_bytes: int | None, what: str) -> bytes:
     """0x-prefixed hex of whole bytes (of exactly n_bytes when given); fromhex skips spaces, the length does not."""
     try:
-        size = len(bytes.fromhex(value[2:]))
+        raw = bytes.fromhex(value[2:])
     except ValueError:
         raise BadLog(f"{what} is not hex") from None
+    size = len(raw)
     if value[:2] != "0x" or 2 * size != len(value) - 2 or (n_bytes is not None and size != n_bytes):
         raise BadLog(f"{what} is not 0x-prefixed hex of {n_bytes or 'whole'} bytes")
+    return raw
 
 
-def _start(log: RawLog, n_topics: int, base: Row) -> Row:
+def _start_data(log: RawLog, n_topics: int, base: Row) -> tuple[Row, bytes]:
+    """The row with the log's own columns, and the checked `data` as bytes."""
     topics = log["topics"]
     if len(topics) != n_topics:
         raise BadLog(f"{len(topics)} topics where the event has {n_topics}")
     for t in topics:
         _check_hex(t, 32, "topic")
-    _check_hex(log["data"], None, "data")
+    data = _check_hex(log["data"], None, "data")
     row = base.copy()
     row["block_number"], row["block_hash"] = log["block_number"], log["block_hash"]
     row["block_ts"], row["tx_hash"], row["tx_index"] = log["block_ts"], log["tx_hash"], log["tx_index"]
     row["log_index"], row["address"] = log["log_index"], log["address"]
-    return row
+    return row, data
+
+
+def _start(log: RawLog, n_topics: int, base: Row) -> Row:
+    return _start_data(log, n_topics, base)[0]
 
 
 def _mapped(event: dict[str, Any], names: dict[str, str]) -> None:
@@ -260,7 +268,12 @@ def static_decoder(event: dict[str, Any], names: dict[str, str], columns: Sequen
 
 def dynamic_decoder(event: dict[str, Any], names: dict[str, str], columns: Sequence[str],
                     consts: Row | None = None, post: Hook | None = None, custom: Custom | None = None) -> BatchDecoder:
-    """An eth_abi batch decoder (one `decode` per log); `custom` maps nested tuples to columns itself."""
+    """An eth_abi batch decoder (one `decode` per log); `custom` maps nested tuples to columns itself.
+
+    A `custom` with a `fast` attribute (a `FastPath`) is tried first on the body bytes; when it returns None
+    the log goes through `eth_abi.decode` and `custom` as usual.
+    """
+    fast: FastPath | None = getattr(custom, "fast", None)
     if custom is None:
         _mapped(event, names)
     base = _base(event, columns, consts or {})
@@ -275,12 +288,18 @@ def dynamic_decoder(event: dict[str, Any], names: dict[str, str], columns: Seque
     def decode(logs: list[RawLog]) -> list[Row]:
         out = []
         for log in logs:
-            row = _start(log, n_topics, base)
+            row, data = _start_data(log, n_topics, base)
             topics = log["topics"]
             for i, (col, conv) in enumerate(topic_plan, start=1):
                 if col:
                     conv(row, col, topics[i][2:])
-            values = eth_abi.decode(types, bytes.fromhex(log["data"][2:]))
+            if fast is not None and (fast_cols := fast(data)) is not None:
+                row.update(fast_cols)
+                if post is not None:
+                    post(row)
+                out.append(row)
+                continue
+            values = eth_abi.decode(types, data)
             if custom is not None:
                 row.update(custom(values))
             else:

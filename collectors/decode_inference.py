@@ -8,14 +8,23 @@ called ZKML; a number outside the enum is labelled `UNKNOWN(n)` and kept.
 Strings arrive as bytes (see decode_core) and become text with invalid UTF-8 replaced. Outputs are
 kept as compact JSON; tensor numbers are `[value, decimals]` with the value as exact decimal text
 (int128 does not fit a JSON double).
+
+The three request events keep only a few scalar fields, so each has a `fast` reader that walks the ABI
+head/tail offsets of the body bytes to just those fields (32-byte words; dynamic values are offsets relative
+to the start of their enclosing tuple; a string is a length word and its zero-padded bytes). Every read is
+bounds-checked and stricter than the encoding requires (word-aligned offsets past the head, zero padding);
+when a check fails the reader returns None and the log goes through `eth_abi.decode` as before. Parts the
+reader does not visit (inputs, responses) are not validated: a log damaged only there decodes instead of
+being reported. The result events keep their whole output as JSON and are decoded by eth_abi, once per log.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from collectors.decode_core import Row, text
+from collectors.decode_core import Custom, FastPath, Row, text
 
 ML_MODES = {0: "VANILLA", 1: "ZKML", 2: "TEE"}
 LLM_MODES = {0: "VANILLA", 1: "TEE"}
@@ -53,17 +62,83 @@ def _request(kind: str, labels: dict[int, str], inference_id: bytes, request: tu
             "model": text(request[1])}
 
 
+# ---- fast readers of the request events (see the module docstring) ----
+
+class _Miss(Exception):
+    """The body does not have the plain shape the fast reader accepts: use eth_abi instead."""
+
+
+def _uint(data: bytes, at: int, bits: int) -> int:
+    """The unsigned word at byte `at`, which must be below 2**bits."""
+    if at + 32 > len(data):
+        raise _Miss
+    value = int.from_bytes(data[at:at + 32], "big")
+    if value >> bits:
+        raise _Miss
+    return value
+
+
+def _tail(data: bytes, tuple_at: int, index: int, head_words: int) -> int:
+    """Where the dynamic field `index` of the tuple starting at `tuple_at` (head of head_words words) starts."""
+    offset = _uint(data, tuple_at + 32 * index, 32)
+    if offset % 32 or offset < 32 * head_words:
+        raise _Miss
+    return tuple_at + offset
+
+
+def _string(data: bytes, at: int) -> str:
+    """The text of the string (or bytes) value starting at `at`."""
+    size = _uint(data, at, 32)
+    end = at + 32 + size
+    padded = at + 32 + -(-size // 32) * 32
+    if padded > len(data) or data.count(0, end, padded) != padded - end:
+        raise _Miss
+    return text(data[at + 32:end])
+
+
+def _fast_request(kind: str, labels: dict[int, str], request_words: int, data: bytes) -> Row:
+    """inferenceID, mode and model of `(string inferenceID, request, response)` where request = (uint8, string, ...)."""
+    request = _tail(data, 0, 1, 3)
+    mode = _uint(data, request, 8)
+    return {"inference_id": _string(data, _tail(data, 0, 0, 3)), "kind": kind, "mode_int": mode,
+            "mode": mode_label(labels, mode), "model": _string(data, _tail(data, request, 1, request_words))}
+
+
+def _fast_ml(data: bytes) -> Row:
+    # ModelOutput = (NumberTensor[], StringTensor[], JsonScalar[], bool): the flag is its 4th head word
+    simulated = _uint(data, _tail(data, 0, 2, 3) + 96, 1)
+    return _fast_request("ml", ML_MODES, 3, data) | {"is_simulation_result": simulated == 1}
+
+
+def _fast_path(read: Callable[[bytes], Row]) -> Callable[[Custom], Custom]:
+    """Attach `read` (returning None instead of raising _Miss) as the `fast` attribute of a custom mapper."""
+    def fast(data: bytes) -> Row | None:
+        try:
+            return read(data)
+        except _Miss:
+            return None
+
+    def attach(custom: Custom) -> Custom:
+        checked: FastPath = fast
+        custom.fast = checked  # type: ignore[attr-defined]
+        return custom
+    return attach
+
+
+@_fast_path(_fast_ml)
 def ml_inference(values: tuple[Any, ...]) -> Row:
     """ModelInferenceEvent(inferenceID, (mode, modelCID, input), ModelOutput) -> inference columns."""
     inference_id, request, response = values
     return _request("ml", ML_MODES, inference_id, request) | {"is_simulation_result": response[-1]}
 
 
+@_fast_path(lambda data: _fast_request("llm_chat", LLM_MODES, 8, data))
 def llm_chat(values: tuple[Any, ...]) -> Row:
     """LLMChat(inferenceID, LLMChatRequest, LLMChatResponse) -> inference columns."""
     return _request("llm_chat", LLM_MODES, values[0], values[1])
 
 
+@_fast_path(lambda data: _fast_request("llm_completion", LLM_MODES, 6, data))
 def llm_completion(values: tuple[Any, ...]) -> Row:
     """LLMCompletionEvent(inferenceID, LLMCompletionRequest, LLMCompletionResponse) -> inference columns."""
     return _request("llm_completion", LLM_MODES, values[0], values[1])

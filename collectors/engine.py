@@ -26,6 +26,7 @@ from store.chainwrite import Checkpoint
 from store.db import Store
 
 log = logging.getLogger("ogwatch.engine")
+TARGET_LOGS_PER_SPAN = 5_000  # bounds a span's memory (parsed JSON + rows); bigger spans gained little when measured
 
 
 class GenesisChanged(OgwatchError):
@@ -142,7 +143,7 @@ class Engine:
         with self.store.transaction() as cur:
             chainwrite.write_span(cur, new_cp, self._frames(tables), blocks)
             self._decode_errors(cur, errors)
-        self._adapt(splits)
+        self._adapt(splits, len(raw))
         stats.from_block = lo if stats.from_block is None else stats.from_block
         stats.to_block, stats.blocks = hi, stats.blocks + hi - lo + 1
         stats.events += len(logs) - len(errors)
@@ -150,10 +151,12 @@ class Engine:
             stats.decode_errors + len(errors)
         return new_cp
 
-    def _adapt(self, splits: int) -> None:
-        """Shrink the span after the node refused one; grow it back slowly while all goes well."""
+    def _adapt(self, splits: int, n_logs: int) -> None:
+        """Shrink the span after the node refused one or returned many logs; grow it back slowly otherwise."""
         if splits:
             self.span = max(1, self.span // (2 ** min(splits, 4)))
+        elif n_logs > TARGET_LOGS_PER_SPAN:  # bounded memory: a span's rows are held until they are written
+            self.span = max(1, self.span * TARGET_LOGS_PER_SPAN // n_logs)
         else:
             self.span = min(self.max_span, self.span + max(1, self.span // 4))
 

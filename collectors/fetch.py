@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_utils import to_checksum_address
-
 from collectors.decode import RawLog
+from collectors.decode_core import checksum
 from collectors.pool import RangeTooLarge, RpcPool
 
 
@@ -64,5 +63,5 @@ def raw_log(lg: dict[str, Any], ts: int | None) -> RawLog:
     """A JSON-RPC log as the decoders take it (numbers as int, address checksummed)."""
     return {"block_number": int(lg["blockNumber"], 16), "block_hash": lg["blockHash"],
             "block_ts": ts, "tx_hash": lg["transactionHash"], "tx_index": int(lg["transactionIndex"], 16),
-            "log_index": int(lg["logIndex"], 16), "address": to_checksum_address(lg["address"]),
+            "log_index": int(lg["logIndex"], 16), "address": checksum(lg["address"][2:].lower()),
             "topics": lg["topics"], "data": lg["data"]}

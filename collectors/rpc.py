@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import requests
 
 from ogwatch.secrets import redact
@@ -80,7 +81,8 @@ class RpcClient:
 
     def _post(self, payload: Any) -> Any:
         try:
-            resp = self._session.post(self.url, json=payload, timeout=self.timeout)
+            resp = self._session.post(self.url, data=orjson.dumps(payload), timeout=self.timeout,
+                                      headers={"Content-Type": "application/json"})
         except requests.Timeout:
             raise RpcError("transport", f"{self.shown_url}: no answer within {self.timeout:g} s") from None
         except requests.RequestException as exc:
@@ -90,8 +92,8 @@ class RpcClient:
         if resp.status_code != 200:
             raise RpcError("http", f"{self.shown_url}: HTTP {resp.status_code}", status=resp.status_code)
         try:
-            return resp.json()
-        except ValueError:
+            return orjson.loads(resp.content)
+        except orjson.JSONDecodeError:
             raise RpcError("malformed", f"{self.shown_url}: answer is not JSON") from None
 
 

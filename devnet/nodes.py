@@ -36,6 +36,7 @@ CHAINS: dict[str, int] = {"og_evm": 10740, "alpha": 10744, "bsc": 56, "base_sepo
 PERSISTED_STATES = 3200
 ACCOUNTS, BALANCE_ETH = 20, 1_000_000_000
 READY_TIMEOUT_S, STOP_TIMEOUT_S = 10.0, 5.0
+LOAD_S_PER_MB = 0.5  # loading a dumped state takes time in proportion to its size (seen: ~13 s for 1 GB)
 HOME_PREFIX, PID_FILE, LOG_FILE = "ogwatch-anvil-", "anvil.pid", "anvil.log"
 _PR_SET_PDEATHSIG, _PORT_ATTEMPTS = 1, 5
 _local = threading.local()
@@ -155,9 +156,9 @@ def _log_tail(home: Path, limit: int = 300) -> str:
     return " ".join(log.read_text(errors="replace").split())[-limit:] if log.is_file() else ""
 
 
-def _wait_ready(node: AnvilNode) -> None:
+def _wait_ready(node: AnvilNode, timeout: float = READY_TIMEOUT_S) -> None:
     """Poll eth_chainId until anvil answers with the expected id; raise if it exits or times out."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if node.process.poll() is not None:
             code = node.process.returncode
@@ -170,7 +171,7 @@ def _wait_ready(node: AnvilNode) -> None:
         if answered != node.chain_id:
             raise DevnetError(f"port {node.port} answers chain id {answered}, not {node.chain_id}")
         return
-    raise DevnetError(f"anvil {node.key} not ready after {READY_TIMEOUT_S:.0f} s: {_log_tail(node.home)}")
+    raise DevnetError(f"anvil {node.key} not ready after {timeout:.0f} s: {_log_tail(node.home)}")
 
 
 def start_node(key: str, chain_id: int, *, port: int | None = None, block_time: float | None = None,
@@ -188,7 +189,7 @@ def start_node(key: str, chain_id: int, *, port: int | None = None, block_time: 
         node = AnvilNode(key, chain_id, chosen, f"http://127.0.0.1:{chosen}", _spawn(args, home), home)
         atexit.register(node.stop)
         try:
-            _wait_ready(node)
+            _wait_ready(node, READY_TIMEOUT_S + (LOAD_S_PER_MB * state.stat().st_size / 1e6 if state else 0.0))
             return node
         except DevnetError as exc:
             node.stop()

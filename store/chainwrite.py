@@ -113,7 +113,10 @@ def record_health(cur: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
 
 
 def record_capabilities(cur: duckdb.DuckDBPyConnection, chain_id: int, url: str, caps: dict[str, Any]) -> None:
-    """Store what a node was found able to do."""
+    """Store what a node was found able to do (timestamps in logs, once seen, stay known)."""
+    seen = cur.execute("SELECT block_timestamps_in_logs FROM node_capabilities WHERE chain_id=? AND url=?",
+                       [chain_id, url]).fetchone()
+    caps = {**caps, "block_timestamps_in_logs": bool(caps["block_timestamps_in_logs"] or (seen and seen[0]))}
     cur.execute("INSERT OR REPLACE INTO node_capabilities VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [chain_id, url, datetime.now(UTC), caps["traces"], caps["debug_trace"], caps.get("state_depth"),
                  caps.get("max_batch"), caps["block_timestamps_in_logs"]])
