@@ -26,6 +26,7 @@ from store.chainwrite import Checkpoint
 from store.db import Store
 
 log = logging.getLogger("ogwatch.engine")
+FIRST_SPAN = 100  # blocks
 TARGET_LOGS_PER_SPAN = 5_000  # bounds a span's memory (parsed JSON + rows); bigger spans gained little when measured
 
 
@@ -69,7 +70,9 @@ class Engine:
 
     def __init__(self, store: Store, pool: RpcPool, target: Target, *, span: int = 2000, max_spans: int = 20):
         self.store, self.pool, self.t = store, pool, target
-        self.span, self.max_span, self.max_spans = span, span * 8, max_spans
+        # Start small and let the log count steer: a first span of `span` blocks on a busy chain could
+        # return hundreds of MB at once; probing density first keeps memory bounded.
+        self.span, self.max_span, self.max_spans = min(span, FIRST_SPAN), span, max_spans
         self._genesis: str | None = None
 
     # ---- one tick -------------------------------------------------------------------------
@@ -157,8 +160,9 @@ class Engine:
             self.span = max(1, self.span // (2 ** min(splits, 4)))
         elif n_logs > TARGET_LOGS_PER_SPAN:  # bounded memory: a span's rows are held until they are written
             self.span = max(1, self.span * TARGET_LOGS_PER_SPAN // n_logs)
-        else:
-            self.span = min(self.max_span, self.span + max(1, self.span // 4))
+        else:  # grow toward the target density, at most 4x a step, never beyond the configured span
+            grow = 4 if n_logs == 0 else min(4.0, TARGET_LOGS_PER_SPAN / n_logs)
+            self.span = min(self.max_span, max(self.span + 1, int(self.span * grow)))
 
     def _with_timestamps(self, raw: list[dict[str, Any]]) -> list[decode.RawLog]:
         missing = sorted({int(lg["blockNumber"], 16) for lg in raw if "blockTimestamp" not in lg})
