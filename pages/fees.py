@@ -8,8 +8,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from ogwatch.ui import data, shell
 from ogwatch.ui import fees_data as fd
-from ogwatch.ui import shell
+from ogwatch.ui.fees_charged import render_charged
+from ogwatch.ui.fees_price import render_price_check
 
 DASH = {"protocol": "solid", "subject": "dash"}
 SYMBOL = {"protocol": "circle", "subject": "diamond"}
@@ -100,6 +102,13 @@ def show_market(m: dict[str, Any]) -> None:
         t = trades.iloc[0]
         st.caption(f"Trades: {int(t['trades']):,} ({int(t['buys']):,} buys, {int(t['sells']):,} sells), volume "
                    f"{t['volume']:.6g}, last at block {int(t['last_trade_block'])} ({fd.utc(t['last_trade_time'])}).")
+
+    st.markdown("#### Price check (live)")
+    last = {f"{short} fee": fd.fmt_percent(view["fees"][short]["value"]) for short in ("protocol", "subject")}
+    render_price_check(data.config(), m["network"], m["address"], m["kind"],
+                       float(wc["max_total_percent"]) if wc["bounded"] else None,
+                       last_indexed={**last, "read at block": m["read_block"]})
+    render_charged(int(m["chain_id"]), m["address"])
 
     st.markdown("#### Every change")
     changes = fd.market_changes(int(m["chain_id"]), m["address"])

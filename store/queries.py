@@ -148,4 +148,5 @@ register(Query(
     frozenset({"field"}),
 ))
 
+import store.queries_charged  # noqa: E402,F401
 import store.queries_fees  # noqa: E402,F401

@@ -104,7 +104,9 @@ def test_page_by_address_and_history(devnet_world: Any, page_env: dict[str, Any]
     assert "eoa-owned" in at.selectbox(key="sel_market").format_func(at.selectbox(key="sel_market").value)
     assert any("fees were raised" in w.value for w in at.warning)  # the scenario raised twin_eoa's protocol fee
     assert len(at.get("plotly_chart")) == 2
-    assert len(at.get("download_button")) == 2
+    assert {b.key for b in at.get("download_button")} == {"dl_market", "dl_all", "charged_csv"}
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["mismatch"] == "0"  # the fee actually charged agrees with the configured fee
 
 
 @pytest.mark.devnet

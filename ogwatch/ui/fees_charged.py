@@ -1,0 +1,88 @@
+"""Fee actually charged: every Trade of one market checked against the rate in effect at its position.
+
+Reads the store only through `ogwatch.ui.data.query`; the rules live in analysis/charged_fees.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from analysis.charged_fees import after_hike, check_trades, rate_timeline
+from ogwatch.ui.data import query
+
+VERDICTS = ("ok", "mismatch", "n/a", "unknown-rate")
+VERDICT_TEXT = {
+    "ok": "charged exactly the expected fee",
+    "mismatch": "charged a fee other than the rate in effect gives",
+    "n/a": "zero price: no fee to check",
+    "unknown-rate": "the rate at this trade is not known",
+}
+CAPTION = ("**unknown-rate**: a fee change found from state is only placed to a block or a block range (or a "
+           "transaction without its log), so trades inside that span cannot be checked. "
+           "**n/a**: the trade's price was zero, so no fee was due. "
+           "Expected fee = price × rate / 10¹⁸, floored, in exact integers.")
+MISMATCH_COLUMNS = ["block_number", "tx_index", "log_index", "tx_hash", "protocol_expected", "protocol_charged",
+                    "protocol_verdict", "subject_expected", "subject_charged", "subject_verdict"]
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def charged_summary(chain_id: int, address: str, n_blocks: int = 3) -> tuple[dict[str, Any], pd.DataFrame,
+                                                                           pd.DataFrame]:
+    """(summary, per-trade check, trades within n_blocks after a hike) for one market.
+
+    summary: `trades`, one count per verdict, `after_hike` (rows), `n_blocks`, and `missing` / `error` when the
+    store could not be read (the frames are then empty).
+    """
+    params = {"chain_id": int(chain_id), "address": address}
+    results = {name: query(name, **params) for name in
+               ("charged_trades", "charged_setter_events", "charged_fee_changes", "charged_fee_readings")}
+    missing = any(r.missing for r in results.values())
+    error = next((r.error for r in results.values() if r.error), "")
+    trades = results["charged_trades"].df
+    if missing or error or trades.empty:
+        checked, hiked = check_trades(pd.DataFrame(), {}), after_hike(pd.DataFrame(), {}, n_blocks)
+    else:
+        timeline = rate_timeline(results["charged_setter_events"].df, results["charged_fee_changes"].df,
+                                 results["charged_fee_readings"].df)
+        checked, hiked = check_trades(trades, timeline), after_hike(trades, timeline, n_blocks)
+    counts = checked["verdict"].value_counts()
+    summary: dict[str, Any] = {"trades": len(checked), **{v: int(counts.get(v, 0)) for v in VERDICTS},
+                               "after_hike": len(hiked), "n_blocks": n_blocks, "missing": missing, "error": error}
+    return summary, checked, hiked
+
+
+def render_charged(chain_id: int, address: str, n_blocks: int = 3) -> None:
+    """The "Fee actually charged" section for one market."""
+    st.subheader("Fee actually charged")
+    summary, checked, hiked = charged_summary(chain_id, address, n_blocks)
+    if summary["missing"]:
+        st.info("No store yet: start the collectors to check charged fees.")
+        return
+    if summary["error"]:
+        st.error(f"Could not read trades: {summary['error']}")
+        return
+    if checked.empty:
+        st.info("No trades recorded for this market yet.")
+        return
+    cols = st.columns(len(VERDICTS))
+    for col, verdict in zip(cols, VERDICTS, strict=True):
+        col.metric(verdict, summary[verdict], help=VERDICT_TEXT[verdict])
+    st.caption(CAPTION)
+    if summary["mismatch"]:
+        st.error(f"{summary['mismatch']} of {summary['trades']} trades were charged a fee that does not match "
+                 "the rate in effect.")
+        st.dataframe(checked.loc[checked["verdict"] == "mismatch", MISMATCH_COLUMNS], hide_index=True)
+    else:
+        st.success(f"No mismatches: {summary['ok']} of {summary['trades']} trades charged exactly the expected fee.")
+    st.markdown(f"**Trades within {n_blocks} blocks after a fee hike:** {summary['after_hike']}")
+    if not hiked.empty:
+        st.dataframe(hiked, hide_index=True, key="charged_after_hike")
+    st.download_button("Download per-trade check (CSV)", checked.to_csv(index=False).encode(),
+                       file_name=f"charged-fees-{chain_id}-{address.lower()}.csv", mime="text/csv",
+                       key="charged_csv")
+
+
+__all__ = ["CAPTION", "VERDICTS", "charged_summary", "render_charged"]
