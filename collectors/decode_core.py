@@ -293,17 +293,13 @@ def dynamic_decoder(event: dict[str, Any], names: dict[str, str], columns: Seque
             for i, (col, conv) in enumerate(topic_plan, start=1):
                 if col:
                     conv(row, col, topics[i][2:])
-            if fast is not None and (fast_cols := fast(data)) is not None:
+            fast_cols = fast(data) if fast is not None else None
+            if fast_cols is not None:
                 row.update(fast_cols)
-                if post is not None:
-                    post(row)
-                out.append(row)
-                continue
-            values = eth_abi.decode(types, data)
-            if custom is not None:
-                row.update(custom(values))
+            elif custom is not None:
+                row.update(custom(eth_abi.decode(types, data)))
             else:
-                for (col, vconv), v in zip(value_plan, values, strict=True):
+                for (col, vconv), v in zip(value_plan, eth_abi.decode(types, data), strict=True):
                     if col:
                         vconv(row, col, v)
             if post is not None:
