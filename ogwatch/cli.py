@@ -180,6 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
     from ogwatch import fees_cli
     sp = add("fees", lambda a: fees_cli.main(_load(a), a), "a market's fees, control, worst case; --changes: all")
     fees_cli.add_arguments(sp)
+    from ogwatch import alerts_cli, concentration_cli, verification_cli
+    sp = add("verification", lambda a: verification_cli.main(_load(a), a),
+             "headline verification numbers (Vanilla share in production, settlement lag) with n")
+    verification_cli.add_arguments(sp)
+    sp = add("concentration", lambda a: concentration_cli.main(_load(a), a),
+             "concentration of TEE operators and validators (Nakamoto, HHI, Gini, top shares)")
+    concentration_cli.add_arguments(sp)
+    sp = add("alerts", lambda a: alerts_cli.main(_load(a), a), "alert state, delivery, dead letters and replay")
+    alerts_cli.add_arguments(sp)
     return p
 
 

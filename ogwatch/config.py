@@ -45,6 +45,15 @@ def _env_name(value: str) -> str:
     return value
 
 
+def checked_address(value: str) -> str:
+    """An EVM address in EIP-55 form; a wrong length or a bad mixed-case checksum is an error."""
+    if not is_hex_address(value):
+        raise ValueError(f"{value!r} is not a 20-byte hex address")
+    if value != value.lower() and value[2:] != value[2:].upper() and not is_checksum_address(value):
+        raise ValueError(f"{value} has a bad EIP-55 checksum (typo?)")
+    return to_checksum_address(value)
+
+
 class Network(_Strict):
     """One chain: how to reach it, what it is, and how to show its evidence."""
 
@@ -62,6 +71,9 @@ class Network(_Strict):
     span_blocks: int = Field(default=2000, ge=1, le=1_000_000)
     # A local devnet restarts with a new genesis: forget its data instead of refusing (never on real chains).
     reset_on_new_genesis: bool = False
+    # Optional verification and validator sources (off when empty).
+    walrus_aggregator_url: str = ""  # Walrus aggregator: GET {url}/v1/blobs/{blob_id} gives a batch's tree dump
+    cometbft_url: str = ""           # CometBFT RPC: GET {url}/validators?height=&page=&per_page=
 
     @field_validator("rpc_urls")
     @classmethod
@@ -91,11 +103,7 @@ class Contract(_Strict):
     @field_validator("address")
     @classmethod
     def _address(cls, value: str) -> str:
-        if not is_hex_address(value):
-            raise ValueError(f"{value!r} is not a 20-byte hex address")
-        if value != value.lower() and value[2:] != value[2:].upper() and not is_checksum_address(value):
-            raise ValueError(f"{value} has a bad EIP-55 checksum (typo?)")
-        return to_checksum_address(value)
+        return checked_address(value)
 
     @model_validator(mode="after")
     def _precompile_kind(self) -> Contract:
@@ -129,6 +137,35 @@ class Webhook(_Strict):
         return _env_name(value)
 
 
+class Caller(_Strict):
+    """A contract or account that calls the inference hub, with its production tags."""
+
+    network: str
+    address: str
+    label: str = ""
+    tags: list[str] = []  # e.g. ["production"], ["experiment"]
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return checked_address(value)
+
+
+class EntityMapping(_Strict):
+    """One identifier (EVM address or validator operator address) mapped to an entity, with its reason."""
+
+    id: str
+    entity: str
+    source: str = ""  # where the mapping comes from (a URL, a statement, ...)
+
+
+class ConcentrationSettings(_Strict):
+    """Concentration bands (HHI on 0..10,000)."""
+
+    # 2023 US Merger Guidelines: moderately concentrated above 1,000, highly concentrated above 1,800.
+    hhi_bands: tuple[float, float] = (1000.0, 1800.0)
+
+
 class Config(_Strict):
     """The whole configuration."""
 
@@ -137,6 +174,9 @@ class Config(_Strict):
     networks: dict[str, Network]
     contracts: list[Contract] = []
     webhooks: dict[str, Webhook] = {}
+    callers: list[Caller] = []
+    entities: list[EntityMapping] = []
+    concentration: ConcentrationSettings = ConcentrationSettings()
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -147,6 +187,9 @@ class Config(_Strict):
             if (c.network, c.address) in seen:
                 raise ValueError(f"contracts[{i}]: {c.address} is declared twice on {c.network}")
             seen.add((c.network, c.address))
+        for i, k in enumerate(self.callers):
+            if k.network not in self.networks:
+                raise ValueError(f"callers[{i}]: unknown network {k.network!r}")
         return self
 
     def contracts_on(self, network: str) -> list[Contract]:

@@ -40,7 +40,7 @@ def _run(page: str | None = None, **params: str) -> AppTest:
 
 def test_every_page_is_registered() -> None:
     files = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py") if not p.name.startswith("_"))
-    assert PAGE_FILES == files and len(files) == 6
+    assert PAGE_FILES == files and len(files) == 7
 
 
 @pytest.mark.parametrize("page", PAGE_FILES)

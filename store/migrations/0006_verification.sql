@@ -1,0 +1,2 @@
+-- 0006_verification: placeholder, filled in by its issue's work.
+SELECT 1;
