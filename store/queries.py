@@ -152,4 +152,5 @@ import store.queries_alerts  # noqa: E402,F401
 import store.queries_charged  # noqa: E402,F401
 import store.queries_concentration  # noqa: E402,F401
 import store.queries_fees  # noqa: E402,F401
+import store.queries_settlements  # noqa: E402,F401
 import store.queries_verification  # noqa: E402,F401

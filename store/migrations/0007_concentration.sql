@@ -1,2 +1,0 @@
--- 0007_concentration: placeholder, filled in by its issue's work.
-SELECT 1;

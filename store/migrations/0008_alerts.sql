@@ -1,2 +1,0 @@
--- 0008_alerts: placeholder, filled in by its issue's work.
-SELECT 1;
