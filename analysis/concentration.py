@@ -1,0 +1,196 @@
+"""Concentration metrics over weights per participant (voting power, TEEs run, inferences settled).
+
+Pure functions, no I/O. Weights are non-negative numbers per identifier; comparisons against thresholds
+are exact (`fractions.Fraction`), so a tie at exactly 1/3 of the total never counts as "more than 1/3".
+
+- Nakamoto coefficient at a threshold t: the fewest participants whose combined weight is **strictly
+  greater** than t x total (1/3: enough to halt BFT consensus; 1/2 and 2/3: enough to control it).
+- HHI: sum of squared shares in percent, 0..10,000; bands by the 2023 US Merger Guidelines
+  (above 1,000 moderately, above 1,800 highly concentrated), configurable.
+- Gini over every participant passed (zeros included), top-1 / top-3 share, and the count of
+  participants with positive weight.
+
+A zero (or empty) total is "no data": `metrics` returns None, never a row of zeros.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+#: The thresholds reported everywhere: name -> fraction of the total that must be strictly exceeded.
+THRESHOLDS: dict[str, Fraction] = {"1/3": Fraction(1, 3), "1/2": Fraction(1, 2), "2/3": Fraction(2, 3)}
+#: 2023 US Merger Guidelines (section 2.1): HHI above 1,000 moderately, above 1,800 highly concentrated.
+DEFAULT_BANDS: tuple[float, float] = (1000.0, 1800.0)
+BAND_NAMES = ("unconcentrated", "moderately concentrated", "highly concentrated")
+UNMAPPED = "unmapped"
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Concentration of one set of weights."""
+
+    total: float
+    count: int                       # participants with a positive weight
+    participants: int                # every participant passed, zero weights included
+    nakamoto: dict[str, int]         # threshold name -> fewest participants strictly above it
+    hhi: float                       # 0..10,000
+    band: str                        # one of BAND_NAMES
+    gini: float                      # 0 (equal) .. (n-1)/n
+    top1: float                      # share of the largest participant, 0..1
+    top3: float                      # share of the three largest, 0..1
+
+
+def _exact(weights: Iterable[float | int]) -> list[Fraction]:
+    out = []
+    for w in weights:
+        f = Fraction(w)
+        if f < 0:
+            raise ValueError(f"negative weight {w}")
+        out.append(f)
+    return out
+
+
+def shares(weights: Mapping[str, float | int]) -> dict[str, float] | None:
+    """Each participant's share of the total (summing to 1); None when the total is zero."""
+    exact = dict(zip(weights, _exact(weights.values()), strict=True))
+    total = sum(exact.values(), Fraction(0))
+    if total == 0:
+        return None
+    return {k: float(v / total) for k, v in exact.items()}
+
+
+def nakamoto(weights: Iterable[float | int], threshold: Fraction) -> int | None:
+    """The fewest participants whose weight together is strictly greater than threshold x total."""
+    ordered = sorted(_exact(weights), reverse=True)
+    total = sum(ordered, Fraction(0))
+    if total == 0:
+        return None
+    acc = Fraction(0)
+    for k, w in enumerate(ordered, start=1):
+        acc += w
+        if acc > threshold * total:
+            return k
+    return None  # only for threshold >= 1: nobody can exceed the whole
+
+
+def hhi(weights: Iterable[float | int]) -> float | None:
+    """Herfindahl-Hirschman index: sum of squared percent shares, 0..10,000; None when the total is zero."""
+    exact = _exact(weights)
+    total = sum(exact, Fraction(0))
+    if total == 0:
+        return None
+    return float(sum(((100 * w / total) ** 2 for w in exact), Fraction(0)))
+
+
+def band(value: float, bands: Sequence[float] = DEFAULT_BANDS) -> str:
+    """The HHI band name: above bands[1] highly, above bands[0] moderately, else unconcentrated."""
+    low, high = bands
+    return BAND_NAMES[2] if value > high else BAND_NAMES[1] if value > low else BAND_NAMES[0]
+
+
+def gini(weights: Iterable[float | int]) -> float | None:
+    """Gini coefficient over every participant given (zeros count); None when the total is zero."""
+    ordered = sorted(_exact(weights))
+    n, total = len(ordered), sum(ordered, Fraction(0))
+    if total == 0:
+        return None
+    ranked = sum((i * w for i, w in enumerate(ordered, start=1)), Fraction(0))
+    return float(2 * ranked / (n * total) - Fraction(n + 1, n))
+
+
+def lorenz(weights: Iterable[float | int]) -> list[tuple[float, float]]:
+    """Lorenz curve points (population share, weight share), from (0, 0) to (1, 1); [] when the total is zero."""
+    ordered = sorted(_exact(weights))
+    n, total = len(ordered), sum(ordered, Fraction(0))
+    if total == 0:
+        return []
+    points, acc = [(0.0, 0.0)], Fraction(0)
+    for i, w in enumerate(ordered, start=1):
+        acc += w
+        points.append((i / n, float(acc / total)))
+    return points
+
+
+def top_share(weights: Iterable[float | int], k: int) -> float | None:
+    """Share of the k largest participants; None when the total is zero."""
+    ordered = sorted(_exact(weights), reverse=True)
+    total = sum(ordered, Fraction(0))
+    return None if total == 0 else float(sum(ordered[:k], Fraction(0)) / total)
+
+
+def metrics(weights: Mapping[str, float | int], bands: Sequence[float] = DEFAULT_BANDS) -> Metrics | None:
+    """Every metric of one set of weights; None ("no data") when the total is zero."""
+    values = list(weights.values())
+    h = hhi(values)
+    if h is None:
+        return None
+    naka = {name: nakamoto(values, t) for name, t in THRESHOLDS.items()}
+    return Metrics(total=float(sum(_exact(values), Fraction(0))), count=sum(1 for v in values if v > 0),
+                   participants=len(values), nakamoto={k: v for k, v in naka.items() if v is not None},
+                   hhi=h, band=band(h, bands), gini=gini(values) or 0.0,
+                   top1=top_share(values, 1) or 0.0, top3=top_share(values, 3) or 0.0)
+
+
+# ---- entities -------------------------------------------------------------------------------------
+
+def identifier_key(identifier: str) -> str:
+    """The matching key of an identifier: EVM addresses compare case-insensitively, other strings exactly."""
+    s = identifier.strip()
+    return s.lower() if s[:2].lower() == "0x" and len(s) == 42 else s
+
+
+@dataclass(frozen=True)
+class EntityMap:
+    """identifier -> (entity, source of the mapping); an unmapped identifier is its own entity."""
+
+    mapping: dict[str, tuple[str, str]]
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[str, str, str]]) -> EntityMap:
+        """From (identifier, entity, source) rows (config `[[entities]]`)."""
+        return cls({identifier_key(i): (e, s) for i, e, s in rows})
+
+    def resolve(self, identifier: str) -> tuple[str, str, bool]:
+        """(entity, source, mapped): an unmapped identifier is its own entity, labelled unmapped."""
+        hit = self.mapping.get(identifier_key(identifier))
+        return (hit[0], hit[1], True) if hit else (identifier, UNMAPPED, False)
+
+
+def group(weights: Mapping[str, float | int], entities: EntityMap) -> dict[str, float]:
+    """Sum the weights per entity (exactly, then as float)."""
+    out: dict[str, Fraction] = {}
+    for identifier, w in weights.items():
+        entity = entities.resolve(identifier)[0]
+        out[entity] = out.get(entity, Fraction(0)) + Fraction(w)
+    return {k: float(v) for k, v in out.items()}
+
+
+def replay(changes: Iterable[tuple[int, str, str, float | int | None]]) -> list[tuple[int, dict[str, float]]]:
+    """Weights per identifier after each block of change rows (block, key, identifier, weight or None = gone).
+
+    Rows must be in block order; a key's later row replaces its earlier one (a key may move to another
+    identifier, e.g. a TEE changing owner). Returns one (block, weights) per distinct block.
+    """
+    state: dict[str, tuple[str, float]] = {}
+    out: list[tuple[int, dict[str, float]]] = []
+    current: int | None = None
+    for block, key, identifier, weight in changes:
+        if current is not None and block != current:
+            out.append((current, _totals(state)))
+        current = block
+        if weight is None:
+            state.pop(key, None)
+        else:
+            state[key] = (identifier, float(weight))
+    if current is not None:
+        out.append((current, _totals(state)))
+    return out
+
+
+def _totals(state: dict[str, tuple[str, float]]) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for ident, w in state.values():
+        totals[ident] = totals.get(ident, 0.0) + w
+    return totals
