@@ -9,8 +9,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from collectors import runner
+from collectors import blob_check, runner
+from collectors.concentration_jobs import concentration_jobs
 from collectors.engine import Engine
+from collectors.inference_callers import inference_caller_jobs
 from ogwatch.config import Config
 from store.db import Store
 
@@ -23,6 +25,17 @@ def main(cfg: Config, args: argparse.Namespace) -> int:
         if args.start is not None:
             engs = [_with_start(e, args.start) for e in engs]
         rows = [_backfill(e, args.to, console) for e in engs]
+        settled = {e.t.network: e.pool for e in engs if e.t.source == "settlement"}
+        for job in blob_check.blob_jobs(cfg, store, settled):  # Walrus blob checks, where configured
+            console.print(f"blob check {job.network}: {job.tick() or 'nothing to check'}")
+        indexed = {e.t.network: e.pool for e in engs if e.t.source == "inference"}
+        for ijob in inference_caller_jobs(cfg, store, indexed):  # pairings and callers of the new inferences
+            console.print(f"inference callers {ijob.network}: {ijob.run_all()} resolved")
+        pools = {e.t.network: e.pool for e in engs}
+        for cjob in concentration_jobs(cfg, store, dict(pools)):  # TEE registry state and validator power
+            if cjob.network in pools:
+                # a failed state read is one line; the backfill above stands
+                console.print(f"concentration {cjob.network}: {cjob.scheduled_tick()}")
     table = Table("source", "network", "blocks", "events", "blocks/s", "events/s", "RPC calls", "retries", "reorgs")
     for r in rows:
         table.add_row(*[str(x) for x in r])

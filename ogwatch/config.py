@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -126,15 +127,66 @@ class ServiceSettings(_Strict):
 
 
 class Webhook(_Strict):
-    """A webhook receiver; its URL and signing secret are env var names."""
+    """A webhook receiver; its URL and signing secret are env var names (generic webhooks are signed)."""
 
     url_env: str
-    secret_env: str
+    secret_env: str = ""  # required for kind generic (Standard Webhooks signing); Slack/Discord URLs are the secret
+    kind: Literal["generic", "slack", "discord"] = "generic"
+    allow_private: bool = False  # allow URLs resolving to loopback/private/link-local addresses (local receivers)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=10.0)  # a slower answer counts as a failed attempt
 
     @field_validator("url_env", "secret_env")
     @classmethod
     def _names(cls, value: str) -> str:
-        return _env_name(value)
+        return _env_name(value) if value else value
+
+    @model_validator(mode="after")
+    def _signed(self) -> Webhook:
+        if self.kind == "generic" and not self.secret_env:
+            raise ValueError("a generic webhook needs secret_env (its Standard Webhooks signing secret)")
+        return self
+
+
+Severity = Literal["info", "warning", "critical"]
+
+
+class AlertRoute(_Strict):
+    """Send alerts of these rules (empty: all) at or above a severity to a webhook channel."""
+
+    channel: str
+    rules: list[str] = []
+    min_severity: Severity = "info"
+
+
+class SilenceSettings(_Strict):
+    """Mute a rule's alerts (`*`: every rule) whose labels match, until an expiry."""
+
+    rule: str = "*"
+    matchers: dict[str, str] = {}
+    until: datetime
+    comment: str = ""
+
+    @field_validator("until")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)  # a TOML local date-time is taken as UTC
+
+
+class AlertSettings(_Strict):
+    """Alert evaluation, grouping, routing, silences and the heartbeat (dead-man's switch) webhook."""
+
+    evaluate_seconds: float = Field(default=30.0, gt=0, le=3600)
+    deliver_seconds: float = Field(default=5.0, gt=0, le=3600)
+    group_wait_seconds: float = Field(default=30.0, ge=0)  # critical alerts never wait
+    group_interval_seconds: float = Field(default=300.0, ge=0)
+    repeat_interval_seconds: float = Field(default=14400.0, gt=0)
+    send_resolved: bool = True
+    group_by: list[str] = ["rule"]  # label names (plus `rule`) that make up a group
+    routes: list[AlertRoute] = []
+    silences: list[SilenceSettings] = []
+    heartbeat_channel: str = ""
+    heartbeat_seconds: float = Field(default=300.0, gt=0)
+    stale_after_seconds: float = Field(default=120.0, gt=0)  # `ogwatch alerts health`: the monitor is stale after
 
 
 class Caller(_Strict):
@@ -177,6 +229,8 @@ class Config(_Strict):
     callers: list[Caller] = []
     entities: list[EntityMapping] = []
     concentration: ConcentrationSettings = ConcentrationSettings()
+    alerts: AlertSettings = AlertSettings()
+    rules: dict[str, dict[str, Any]] = {}  # [rules.NAME] thresholds; names and keys are checked by alerts/rules
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -190,6 +244,11 @@ class Config(_Strict):
         for i, k in enumerate(self.callers):
             if k.network not in self.networks:
                 raise ValueError(f"callers[{i}]: unknown network {k.network!r}")
+        for i, r in enumerate(self.alerts.routes):
+            if r.channel not in self.webhooks:
+                raise ValueError(f"alerts.routes[{i}]: unknown webhook {r.channel!r}")
+        if self.alerts.heartbeat_channel and self.alerts.heartbeat_channel not in self.webhooks:
+            raise ValueError(f"alerts.heartbeat_channel: unknown webhook {self.alerts.heartbeat_channel!r}")
         return self
 
     def contracts_on(self, network: str) -> list[Contract]:

@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from collectors import runner
+from collectors import blob_check, runner
+from collectors.concentration_jobs import concentration_jobs
 from collectors.engine import Engine
+from collectors.inference_callers import InferenceCallerJob, inference_caller_jobs
 from ogwatch.config import Config
 from ogwatch.secrets import redact
 from store.db import Store
@@ -59,7 +61,41 @@ def build_scheduler(cfg: Config, store: Store) -> BackgroundScheduler:
     for job in runner.fee_jobs(cfg, store, shared):
         sched.add_job(fee_tick, "interval", args=[job], seconds=cfg.networks[job.network].poll_seconds,
                       id=f"fees-state:{job.network}", next_run_time=now)
+    for bjob in blob_check.blob_jobs(cfg, store, shared):
+        sched.add_job(blob_tick, "interval", args=[bjob], seconds=cfg.networks[bjob.network].poll_seconds,
+                      id=f"blob-check:{bjob.network}", next_run_time=now)
+    for ijob in inference_caller_jobs(cfg, store, shared):
+        sched.add_job(inference_callers_tick, "interval", args=[ijob], seconds=cfg.networks[ijob.network].poll_seconds,
+                      id=f"inference-callers:{ijob.network}", next_run_time=now)
+    for cjob in concentration_jobs(cfg, store, shared):
+        sched.add_job(cjob.scheduled_tick, "interval", seconds=cjob.interval_s, id=f"concentration:{cjob.network}",
+                      next_run_time=now)
+    add_alert_jobs(sched, cfg, store, now)
     return sched
+
+
+def add_alert_jobs(sched: BackgroundScheduler, cfg: Config, store: Store, now: datetime) -> None:
+    """Alert rules, webhook delivery and the optional heartbeat webhook (alerts/jobs.py)."""
+    from alerts.jobs import AlertJobs
+
+    jobs = AlertJobs(store, cfg)
+    sched.add_job(jobs.evaluate, "interval", seconds=cfg.alerts.evaluate_seconds, id="alerts:evaluate",
+                  next_run_time=now)
+    sched.add_job(jobs.deliver, "interval", seconds=cfg.alerts.deliver_seconds, id="alerts:deliver",
+                  next_run_time=now)
+    if cfg.alerts.heartbeat_channel:
+        sched.add_job(jobs.heartbeat, "interval", seconds=cfg.alerts.heartbeat_seconds, id="alerts:heartbeat",
+                      next_run_time=now)
+
+
+def blob_tick(job: blob_check.BlobCheckJob) -> None:
+    """One scheduled Walrus blob check of a network's unchecked settlement batches."""
+    try:
+        counts = job.tick()
+        if counts:
+            log.info("blob-check/%s: %s", job.network, ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    except Exception as exc:  # the next tick retries; the error is one redacted line
+        log.warning("blob-check/%s: pass failed: %s", job.network, redact(f"{type(exc).__name__}: {exc}"))
 
 
 def fee_tick(job: runner.FeeJob) -> None:
@@ -70,6 +106,16 @@ def fee_tick(job: runner.FeeJob) -> None:
             log.info("fees/%s: %s fee change(s) found from state", job.network, found)
     except Exception as exc:  # the next tick retries; the error is one redacted line
         log.warning("fees/%s: state pass failed: %s", job.network, redact(f"{type(exc).__name__}: {exc}"))
+
+
+def inference_callers_tick(job: InferenceCallerJob) -> None:
+    """One scheduled pass deriving new inferences' pairings and callers (collectors/inference_callers.py)."""
+    try:
+        done = job.run_all()
+        if done:
+            log.info("inference-callers/%s: %s inference(s) resolved", job.network, done)
+    except Exception as exc:  # the next tick retries; the error is one redacted line
+        log.warning("inference-callers/%s: pass failed: %s", job.network, redact(f"{type(exc).__name__}: {exc}"))
 
 
 def run(cfg: Config, stop: threading.Event | None = None) -> None:

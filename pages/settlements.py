@@ -1,10 +1,137 @@
 """Settlements: do LLM proofs settle on chain, how fast, how late, and can the batches be checked."""
 
-from ogwatch.ui import shell
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from ogwatch.ui import data, shell
+from ogwatch.ui import settlements_data as sd
+
+CHECK_COLUMNS = ["block_number", "block_time", "relay_version", "batch_size", "status", "reason", "leaves",
+                 "proof_ok", "merkle_root", "rebuilt_root", "walrus_blob_id", "attempts", "checked_at", "tx_hash"]
+HOUR_MS = 3_600_000  # bar width on a date axis is in milliseconds
+LIST_COLUMNS = ["block_number", "block_time", "relay_version", "event", "mode", "batch_size", "tee_id",
+                "signer_time", "lag_s", "leaf_tees", "lag_min_s", "lag_median_s", "lag_max_s", "blob_status", "tx_hash"]
+
+
+def show_headline(t: dict[str, object]) -> None:
+    """Totals and lag percentiles of the selection (all time)."""
+    st.markdown(f"**{sd.headline(t)}**")
+    c = st.columns(4)
+    c[0].metric("Settled inferences", f"{t['settled_inferences']:,}", help=f"in {t['settlements']} settlements")
+    c[1].metric("Lag p50", sd.duration(t["lag_p50_s"]), help="Block time minus the TEE's signing time.")
+    c[2].metric("Lag p95", sd.duration(t["lag_p95_s"]), help=str(t["lags_note"]) or None)
+    c[3].metric("Lag max", sd.duration(t["lag_max_s"]), help=str(t["lags_note"]) or None)
+    st.caption("All time. Lags come from individual settlements (the event's timestamp) and from every leaf of "
+               "each verified batch (its tree dump on Walrus); relay v1 events carry no timestamp.")
+
+
+def show_throughput(f: shell.Filters) -> None:
+    """Settled inferences per hour, stacked by mode."""
+    st.markdown("#### Throughput by mode")
+    hourly = sd.windowed("settlement_hourly", f.chain_id, f.since)
+    if hourly.empty:
+        st.caption("No settlements in this time window.")
+        return
+    per = hourly.groupby(["hour", "mode"], as_index=False)[["settled_inferences", "settlements"]].sum()
+    fig = px.bar(per, x="hour", y="settled_inferences", color="mode", pattern_shape="mode",
+                 category_orders={"mode": list(sd.MODES)}, labels={"settled_inferences": "settled inferences"},
+                 hover_data=["settlements"], height=320)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"}, barmode="stack")
+    st.plotly_chart(fig, key="throughput_chart")
+    by_mode = per.groupby("mode")[["settled_inferences", "settlements"]].sum().reset_index()
+    st.dataframe(by_mode, hide_index=True, key="throughput_table")
+
+
+def show_lags(f: shell.Filters) -> None:
+    """Lag distribution per mode, with p50/p95/max and n."""
+    st.markdown("#### Lag: block time minus the TEE's signing time")
+    lags = sd.windowed("settlement_lags", f.chain_id, f.since)
+    if lags.empty:
+        st.caption("No lag samples in this time window (no individual settlement, no verified batch).")
+        return
+    fig = px.box(lags, x="mode", y="lag_s", color="mode", points="all", labels={"lag_s": "lag (s)"}, height=320,
+                 category_orders={"mode": list(sd.MODES)})
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False)
+    st.plotly_chart(fig, key="lag_chart")
+    stats = sd.windowed("settlement_lag_stats", f.chain_id, f.since)
+    shown = stats.assign(**{k: [sd.duration(v) for v in stats[k]] for k in ("lag_p50_s", "lag_p95_s", "lag_max_s")})
+    st.dataframe(shown[["chain_id", "mode", "n", "lag_p50_s", "lag_p95_s", "lag_max_s"]], hide_index=True,
+                 key="lag_stats")
+
+
+def show_backlog(f: shell.Filters) -> None:
+    """Time since the last settlement and the hourly deficit against the recent rate (chain time)."""
+    st.markdown("#### Backlog")
+    back = sd.per_chain("settlement_backlog", f.chain_id)
+    if back.empty:
+        st.caption("No settlements yet: no backlog signal.")
+        return
+    row = back.sort_values("seconds_since_last", ascending=False).iloc[0]
+    c = st.columns(4)
+    c[0].metric("Since last settlement", sd.duration(row["seconds_since_last"]),
+                help="Chain time: the newest indexed block's time minus the last settlement's block time.")
+    c[1].metric("Settled in the last hour", f"{int(row['settled_last_hour']):,}")
+    c[2].metric("Hourly rate, 24 h before", f"{float(row['hourly_rate_prev_24h']):.1f}")
+    c[3].metric("Deficit (last hour)", f"{float(row['deficit_last_hour']):.1f}",
+                help="The hourly rate of the 24 hours before minus the last hour's count (0 when not behind).")
+    hourly = sd.windowed("settlement_backlog_hourly", f.chain_id, f.since)
+    if not hourly.empty:
+        fig = go.Figure([go.Bar(x=hourly["hour"], y=hourly["settled_inferences"], name="settled",
+                                width=HOUR_MS * 0.8),
+                         go.Scatter(x=hourly["hour"], y=hourly["recent_rate"], name="mean of the 24 h before",
+                                    mode="lines", line={"dash": "dash"})])
+        fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"},
+                          yaxis_title="inferences per hour")
+        st.plotly_chart(fig, key="backlog_chart")
+
+
+def show_blobs(f: shell.Filters) -> None:
+    """Walrus blob checks of batch settlements and their coverage."""
+    st.markdown("#### Batch blobs on Walrus")
+    nets = sd.blob_check_networks(data.config(), f.chain_id)
+    off = [k for k, on in nets.items() if not on]
+    if off:
+        st.info(f"Blob check off for {', '.join(off)}: set `walrus_aggregator_url` for the network to rebuild "
+                "each batch's Merkle root from its tree dump.")
+    cov = sd.per_chain("settlement_blob_coverage", f.chain_id)
+    st.markdown(f"**Coverage:** {sd.coverage_text(cov)}.")
+    checks = sd.per_chain("settlement_blob_checks", f.chain_id)
+    if checks.empty:
+        return
+    bad = checks[checks["status"] == "mismatch"]
+    if not bad.empty:
+        st.error(f"{len(bad)} batch(es) whose published tree does not prove the root settled on chain.",
+                 icon=":material/error:")
+    st.dataframe(checks[[c for c in CHECK_COLUMNS if c in checks]], hide_index=True, key="blob_checks")
+
+
+def show_list(f: shell.Filters) -> None:
+    """The settlements themselves, newest first."""
+    rows = sd.windowed("settlement_list", f.chain_id, f.since)
+    with st.expander(f"Settlements in this window ({len(rows)})"):
+        st.dataframe(rows[[c for c in LIST_COLUMNS if c in rows]].head(500) if not rows.empty else pd.DataFrame(),
+                     hide_index=True, key="settlement_list")
+
 
 f = shell.page("Settlements", "Do proofs settle, and how late? Throughput by mode, lag, backlog, blob checks.")
-shell.empty_state(
-    "No settlements indexed yet",
-    "Settled inferences per hour by mode, lag p50/p95/max (block time minus the TEE's timestamp), backlog "
-    "signals, and whether each batch's Merkle root could be rebuilt from its Walrus blob.",
-)
+res = sd.summary(f.chain_id)
+if res.error:
+    st.error(f"Store unavailable: {res.error}")
+elif res.empty:
+    shell.empty_state(
+        "No settlements indexed yet",
+        "Settled inferences per hour by mode, lag p50/p95/max (block time minus the TEE's timestamp), backlog "
+        "signals, and whether each batch's Merkle root could be rebuilt from its Walrus blob. Private-mode "
+        "inferences leave no settlement on chain, so they never appear here.",
+    )
+else:
+    show_headline(sd.totals(res.df))
+    show_throughput(f)
+    show_lags(f)
+    show_backlog(f)
+    show_blobs(f)
+    show_list(f)

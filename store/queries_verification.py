@@ -1,3 +1,123 @@
-"""Named queries of the verification work (registered into store.queries.REGISTRY on import)."""
+"""Named queries of the verification watch: inference modes, shares and who called (table `inference_calls`).
+
+Production is decided at read time from the config, passed in two parameters so that a config change
+shows at once and the definition in use is always the one stated beside the numbers:
+
+- `prod_chains`: comma-separated chain ids of networks marked `production = true`;
+- `prod_callers`: comma-separated `chain_id:address` (lower-case) of callers tagged "production".
+
+An inference is production when its chain is production or its caller (the contract that called the hub,
+or the sending account when it called the hub directly) is production-tagged, and never when it is a
+simulation result. Every share comes with its n. Modes are labels in the kind's own enum, so an LLM TEE
+inference is TEE, never ZKML.
+"""
 
 from __future__ import annotations
+
+from store.queries import Query, register
+
+_PARAMS = {"chain_id": "int", "since": "ts", "prod_chains": "str", "prod_callers": "str"}
+_OPTIONAL = frozenset({"chain_id", "since", "prod_chains", "prod_callers"})
+# Constant SQL fragments composed at import; every value is a bound parameter.
+# The selected inferences with their production flag.
+_BASE = """
+base AS (
+    SELECT c.*,
+           (NOT c.is_simulation AND (
+               list_contains(string_split(coalesce($prod_chains, ''), ','), CAST(c.chain_id AS VARCHAR))
+               OR list_contains(string_split(lower(coalesce($prod_callers, '')), ','),
+                                CAST(c.chain_id AS VARCHAR) || ':' || lower(coalesce(c.caller, c.sender, ''))))
+           ) AS production
+    FROM inference_calls c
+    WHERE ($chain_id IS NULL OR c.chain_id = $chain_id)
+      AND ($since IS NULL OR c.block_ts >= epoch(CAST($since AS TIMESTAMPTZ)))
+)"""
+_MODE_COUNTS = """
+           count(*) AS n,
+           count(*) FILTER (WHERE mode = 'VANILLA') AS vanilla,
+           count(*) FILTER (WHERE mode = 'TEE') AS tee,
+           count(*) FILTER (WHERE mode = 'ZKML') AS zkml,
+           count(*) FILTER (WHERE mode NOT IN ('VANILLA', 'TEE', 'ZKML')) AS other,
+           count(*) FILTER (WHERE mode = 'VANILLA') / count(*) AS vanilla_share,
+           count(*) FILTER (WHERE is_simulation) AS simulations,
+           count(*) FILTER (WHERE production) AS production_n,
+           count(*) FILTER (WHERE production AND mode = 'VANILLA') AS production_vanilla"""
+
+register(Query(
+    "verification_modes",
+    "WITH " + _BASE + """,
+    s AS (SELECT 'all' AS scope, mode, count(*) AS inferences FROM base GROUP BY mode
+          UNION ALL
+          SELECT 'production' AS scope, mode, count(*) AS inferences FROM base WHERE production GROUP BY mode)
+    SELECT scope, mode, inferences, sum(inferences) OVER (PARTITION BY scope) AS n,
+           inferences / sum(inferences) OVER (PARTITION BY scope) AS share
+    FROM s ORDER BY scope, mode""",  # noqa: S608 - constant SQL fragments, values bound
+    "Inferences per verification mode, all and production, each share with its n.",
+    _PARAMS, _OPTIONAL,
+))
+
+register(Query(
+    "verification_mode_series",
+    "WITH " + _BASE + """,
+    b AS (SELECT date_trunc($bucket, to_timestamp(block_ts)) AS bucket, mode, production FROM base
+          WHERE block_ts IS NOT NULL),
+    s AS (SELECT bucket, 'all' AS scope, mode, count(*) AS inferences FROM b GROUP BY bucket, mode
+          UNION ALL
+          SELECT bucket, 'production' AS scope, mode, count(*) AS inferences FROM b WHERE production
+          GROUP BY bucket, mode)
+    SELECT bucket, scope, mode, inferences, sum(inferences) OVER (PARTITION BY scope, bucket) AS n,
+           inferences / sum(inferences) OVER (PARTITION BY scope, bucket) AS share
+    FROM s ORDER BY scope, bucket, mode""",  # noqa: S608 - constant SQL fragments, values bound
+    "Inferences per mode per hour or day (bucket = 'hour' | 'day'), all and production, with n per bucket.",
+    {**_PARAMS, "bucket": "str"}, _OPTIONAL,
+))
+
+register(Query(
+    "verification_by_model",
+    "WITH " + _BASE + """
+    SELECT model, kind, """ + _MODE_COUNTS + """
+    FROM base GROUP BY model, kind ORDER BY n DESC, model, kind""",  # noqa: S608 - constant SQL fragments, values bound
+    "Per model (and kind): inferences per mode with n, Vanilla share, simulations and production counts.",
+    _PARAMS, _OPTIONAL,
+))
+
+register(Query(
+    "verification_by_caller",
+    "WITH " + _BASE + """
+    SELECT chain_id, caller, string_agg(DISTINCT caller_precision, ',' ORDER BY caller_precision) AS precision,
+           count(DISTINCT sender) AS senders, """ + _MODE_COUNTS + """,
+           min(block_number) AS first_block, max(block_number) AS last_block
+    FROM base GROUP BY chain_id, caller ORDER BY n DESC, caller NULLS FIRST""",  # noqa: S608 - constant SQL fragments, values bound
+    "Per caller contract (NULL: accounts calling the hub directly): modes with n, precision, production counts.",
+    _PARAMS, _OPTIONAL,
+))
+
+register(Query(
+    "verification_counts",
+    "WITH " + _BASE + """
+    SELECT chain_id, caller, kind, mode, is_simulation, production, count(*) AS inferences
+    FROM base GROUP BY ALL ORDER BY ALL""",  # noqa: S608 - constant SQL fragments, values bound
+    "Inferences per (chain, caller, kind, mode, simulation, production): the finest grain of the watch.",
+    _PARAMS, _OPTIONAL,
+))
+
+register(Query(
+    "verification_coverage",
+    """
+    SELECT i.chain_id, count(*) AS indexed, count(c.log_index) AS derived,
+           count(*) - count(c.log_index) AS pending,
+           count(*) FILTER (WHERE c.caller_precision = 'trace') AS caller_from_trace,
+           count(*) FILTER (WHERE c.caller_precision = 'tx_to') AS caller_from_tx_to,
+           count(c.result_log_index) AS paired_with_result,
+           count(c.workflow_log_index) AS workflow_linked,
+           (SELECT count(*) FROM inference_results r WHERE r.chain_id = i.chain_id
+             AND r.event = 'InferenceResultEmitted') AS workflow_results,
+           max(i.block_number) AS last_block
+    FROM inferences i
+    LEFT JOIN inference_calls c ON c.chain_id = i.chain_id AND c.block_number = i.block_number
+     AND c.log_index = i.log_index
+    WHERE $chain_id IS NULL OR i.chain_id = $chain_id
+    GROUP BY i.chain_id ORDER BY i.chain_id""",
+    "How much of the indexed inference is derived: callers from traces or tx `to`, pairings, workflow links.",
+    {"chain_id": "int"}, frozenset({"chain_id"}),
+))
