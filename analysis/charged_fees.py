@@ -14,7 +14,9 @@ Steps of a (chain_id, address, field) timeline come from:
   so the rate is unknown for trades in those blocks and the new rate holds after them;
 - ``market_state`` readings: the rate at the end of a block (ignored inside an unknown range).
 
-Before a market's first step the rate is the first step's ``old`` when known (fee changes carry it), else unknown.
+Before a market's first step the rate is the first step's ``old`` when known (fee changes carry it), else unknown;
+`needs_history` finds such markets and `with_history` adds their rates read from historical state at the block
+before their first trade (or the reason it could not be read).
 """
 
 from __future__ import annotations
@@ -134,7 +136,61 @@ def rate_at(steps: list[Step], position: Position) -> tuple[int | None, str]:
         return (s.rate, s.source) if s.rate is not None else (None, f"unknown: {s.source}")
     if steps and steps[0].old is not None:
         return steps[0].old, f"old of {steps[0].source}"
-    return None, "unknown: no rate known before the first step"
+    return None, NO_RATE_BEFORE
+
+
+NO_RATE_BEFORE = "unknown: no rate known before the first step"
+
+
+def needs_history(trades: pd.DataFrame, timeline: Timeline) -> dict[tuple[int, str], int]:
+    """(chain_id, address lowercased) -> block of the first trade whose rate nothing before it gives."""
+    out: dict[tuple[int, str], int] = {}
+    for t in _records(trades):
+        market = (int(t["chain_id"]), str(t["address"]).lower())
+        if market in out:
+            continue
+        pos = (int(t["block_number"]), int(t["tx_index"]), int(t["log_index"]))
+        if any(rate_at(timeline.get((*market, f), []), pos)[1] == NO_RATE_BEFORE for f in FEE_FIELDS):
+            out[market] = pos[0]
+    return out
+
+
+def _history_step(steps: list[Step], block: int, rate: int, events_complete: bool) -> Step:
+    """The step a historical reading at the end of `block` adds: its rate, or unknown when nothing vouches for it.
+
+    The rate holds up to the next step when the market's setter events are complete (each change emits one) and
+    the next step does not contradict it. Without setter events the next step must confirm it: a next reading,
+    or a change whose old value is known, equal to it; otherwise a change in between went unseen.
+    """
+    pos = (block, END, END)
+    nxt = next((s for s in steps if s.position > pos), None)
+    before_next = None if nxt is None else (nxt.rate if nxt.exactness == "state" else nxt.old)
+    if before_next is not None and before_next != rate:
+        return Step(pos, None, "range", f"state {rate} at block {block} but {before_next} before "
+                                        f"{nxt.source if nxt else ''}: a change in between was not located")
+    if not events_complete and before_next is None:
+        return Step(pos, None, "range", f"state {rate} at block {block}, but the market emits no setter events "
+                                        "and no later reading confirms it")
+    return Step(pos, rate, "state", f"history@{block}")
+
+
+def with_history(timeline: Timeline, market: tuple[int, str], block: int, rates: dict[str, int] | None,
+                 reason: str = "", *, events_complete: bool = True) -> Timeline:
+    """The timeline plus one market's fee rates read at the end of `block` (before its first trade).
+
+    `events_complete`: the market emits an event for every fee change (the Twin.fun BSC market). Without rates,
+    every fee of the market keeps "unknown" before its first step, with the reason appended.
+    """
+    out = {k: list(v) for k, v in timeline.items()}
+    for f in FEE_FIELDS:
+        steps = out.setdefault((*market, f), [])
+        if rates is not None and f in rates:
+            steps.append(_history_step(steps, block, rates[f], events_complete))
+        else:
+            steps.append(Step((-1, -1, -1), None, "range", NO_RATE_BEFORE.removeprefix("unknown: ")
+                              + (f" ({reason})" if reason else "")))
+        steps.sort(key=lambda s: s.position)
+    return out
 
 
 def expected_fee(eth_amount: int, pct: int) -> int:
@@ -222,5 +278,5 @@ def after_hike(trades: pd.DataFrame, timeline: Timeline, n_blocks: int) -> pd.Da
     return pd.DataFrame(rows, columns=columns)
 
 
-__all__ = ["END", "Step", "Timeline", "after_hike", "check_trades", "expected_fee", "hikes", "rate_at",
-           "rate_timeline"]
+__all__ = ["END", "NO_RATE_BEFORE", "Step", "Timeline", "after_hike", "check_trades", "expected_fee", "hikes",
+           "needs_history", "rate_at", "rate_timeline", "with_history"]

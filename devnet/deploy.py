@@ -99,7 +99,18 @@ def deploy_bsc(ch: Chain, acct: dict[str, str]) -> list[Deployed]:
         proxy = ch.deploy(d, "DevProxy", capped, bytes.fromhex(_market_init(ctl, d, d)[2:]))
         out.append(Deployed(f"twin_{name}", "bsc", "DigitalTwinSharesV1", proxy, "twinfun_market",
                             f"Twin.fun market ({name}-owned)", ctl, kind, start_block=start))
-    return out
+    return out + _deploy_locked(ch, d, timelock)
+
+
+def _deploy_locked(ch: Chain, d: str, timelock: str) -> list[Deployed]:
+    """A capped market whose implementation refuses upgrades, owned by the timelock (deployed last on BSC)."""
+    locked = ch.deploy(d, "DigitalTwinSharesV1Locked")
+    start = int(ch.head()["number"], 16) + 1
+    proxy = ch.deploy(d, "DevProxy", locked, bytes.fromhex(_market_init(timelock, d, d)[2:]))
+    return [Deployed("bsc_impl_locked", "bsc", "DigitalTwinSharesV1Locked", locked,
+                     label="capped implementation, upgrades disabled"),
+            Deployed("twin_locked", "bsc", "DigitalTwinSharesV1", proxy, "twinfun_market",
+                     "Twin.fun market (timelock-owned, capped, no upgrades)", timelock, "timelock", start_block=start)]
 
 
 def deploy_markets_simple(ch: Chain, acct: dict[str, str]) -> list[Deployed]:

@@ -18,6 +18,9 @@ three (its two trades and the fee change between them). Integers above 2**53 are
   succeeds, inner_reverted true, no state change); ``setter_reverted``: a direct setter call that reverts (status 0).
 - ``upgrade``: upgradeToAndCall to the uncapped implementation (old_implementation, new_implementation).
 
+``twin_locked`` (capped, its implementation refuses upgrades, timelock-owned) ends the scripted run with one
+``timelock_schedule`` (protocolFeePercent to the 5 % cap) that is never executed nor cancelled: still pending.
+
 The scenario keeps its own bookkeeping (`Market`) and raises `SimulatorError` whenever the chain disagrees.
 """
 
@@ -78,6 +81,7 @@ class MarketScenario(MarketsBase):
         self._batched_change()
         self._cap_and_upgrade()
         self._uncapped_changes()
+        self._queued_change()
         for m in self.markets.values():
             self.trades(m, 1)
 
@@ -265,6 +269,16 @@ class MarketScenario(MarketsBase):
             for fld, new in steps:
                 self.set_direct(m, fld, new)
                 self.trades(m, 2)
+
+    # ----- 8. a change queued on the capped market without upgrade path, left pending -----
+
+    def _queued_change(self) -> None:
+        m = self.markets["twin_locked"]
+        self.trades(m, 1)
+        pending = self._schedule(m, "protocolFeePercent", FEE_CAP)
+        if not self.chains[m.chain].call(m.owner, "DevTimelock", "isOperationPending", _b(pending["id"])):
+            raise SimulatorError(f"timelock operation {pending['id']} is not pending after schedule")
+        self.trades(m, 1)
 
     # ----- bulk -----
 

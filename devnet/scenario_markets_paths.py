@@ -26,7 +26,8 @@ E18 = 10**18
 FEE_CAP = 5 * 10**16  # DigitalTwinSharesV1: each fee-percent setter reverts above 5 %
 IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc"
 ZERO32 = b"\x00" * 32
-MARKETS = ("twin_eoa", "twin_timelock", "twin_multisig", "twin_batcher", "twin_docs", "friendtech")
+MARKETS = ("twin_eoa", "twin_timelock", "twin_multisig", "twin_batcher", "twin_docs", "friendtech",
+           "twin_locked")
 TWINFUN = "DigitalTwinSharesV1"
 DIVISORS = {TWINFUN: 50_000_000, "TwinSharesDocs": 1_600_000, "FriendtechSharesV1": 16_000}
 #: getter -> (setter, truth kind, the event DigitalTwinSharesV1 emits; the other variants emit none)

@@ -51,6 +51,8 @@ def show_market(m: dict[str, Any]) -> None:
         st.warning(f"Warning: {warning}", icon=":material/warning:")
     if not view["warnings"]:
         st.success(f"No warnings. Worst case: {wc['text']}.", icon=":material/check_circle:")
+    elif wc["bounded"]:
+        st.info(f"Worst case: {wc['text']}.", icon=":material/info:")
 
     st.markdown("#### Who can change the fees")
     ctl = view["control"]
@@ -83,9 +85,20 @@ def show_market(m: dict[str, Any]) -> None:
 
     st.markdown("#### Queued changes")
     if view["queued"]:
-        st.dataframe(pd.DataFrame(view["queued"]), hide_index=True, width="stretch")
+        for q in view["queued"]:
+            st.markdown(f"**{q['text'][0].upper()}{q['text'][1:]}** (timelock `{q['timelock']}`).")
+        st.dataframe(pd.DataFrame(view["queued"]).drop(columns=["text"]), hide_index=True, width="stretch")
     else:
         st.caption("No fee change is queued on a timelock for this market.")
+
+    st.markdown("#### How changes were checked")
+    cov = view["coverage"]
+    if cov is None:
+        st.caption("The fee watch has not compared any readings on this network yet.")
+    else:
+        tick = cov["last_tick"]
+        st.markdown(f"Node: {cov['node']['summary']}. Last tick compared blocks {tick['block_from']} to "
+                    f"{tick['block_number']}: {tick['note'] or 'no note'}.")
 
     st.markdown("#### Last change")
     last = view["last_change"]

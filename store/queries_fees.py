@@ -197,3 +197,38 @@ register(Query(
     "A market's trades: count, buys, sells, volume and fees paid (native units, float), last trade.",
     {"chain_id": "int", "address": "str"},
 ))
+
+register(Query(
+    "fee_twin",
+    """
+    SELECT count(*) AS trades, count(*) FILTER (WHERE is_buy) AS buys, count(*) FILTER (WHERE NOT is_buy) AS sells,
+           arg_max(supply, block_number * 1000000 + log_index) AS supply,
+           min(block_number) AS first_trade_block, max(block_number) AS last_trade_block
+    FROM trades
+    WHERE chain_id = $chain_id AND lower(address) = lower($address)
+      AND (lower(twin_id) = lower($twin) OR lower(subject) = lower($twin))
+    """,
+    "One twin (Twin.fun id, 0x + 32 hex) or friend.tech subject of a market: its trades and its last supply.",
+    {"chain_id": "int", "address": "str", "twin": "str"},
+))
+
+register(Query(
+    "fee_coverage",
+    """
+    WITH node AS (
+        SELECT chain_id, bool_or(traces) AS node_traces, bool_or(debug_trace) AS node_debug_trace,
+               CASE WHEN bool_or(state_depth IS NULL) THEN NULL ELSE max(state_depth) END AS node_state_depth,
+               max(max_batch) AS node_max_batch, max(checked_at) AS node_checked_at
+        FROM node_capabilities WHERE chain_id = $chain_id GROUP BY chain_id
+    )
+    SELECT c.chain_id, c.block_from, c.block_number, c.traces, c.events, c.state_from, c.note, c.rpc_calls,
+           c.checked_at, n.node_traces, n.node_debug_trace, n.node_state_depth, n.node_max_batch, n.node_checked_at
+    FROM fee_watch_coverage c LEFT JOIN node n USING (chain_id)
+    WHERE c.chain_id = $chain_id
+    ORDER BY c.block_number DESC
+    LIMIT 1
+    """,
+    "The fee watch's last tick on a chain (blocks compared, evidence used, what could not be checked) and what "
+    "the chain's nodes offer (traces, state depth: NULL = full history, batch size).",
+    {"chain_id": "int"},
+))

@@ -10,7 +10,15 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analysis.charged_fees import after_hike, check_trades, expected_fee, rate_at, rate_timeline
+from analysis.charged_fees import (
+    after_hike,
+    check_trades,
+    expected_fee,
+    needs_history,
+    rate_at,
+    rate_timeline,
+    with_history,
+)
 
 M = "0xAbC0000000000000000000000000000000000001"
 PCT = 10**16
@@ -121,29 +129,58 @@ def test_after_hike_lists_trades_within_n_blocks() -> None:
     assert set(out["hike"]) == {str(2 * PCT)} and set(out["field"]) == {P}
 
 
+def test_history_gives_the_rate_before_the_first_event() -> None:
+    events = pd.DataFrame([event(20, 0, 0, P, 4 * PCT)])
+    trades = pd.DataFrame([trade(10, 0, 0, 10**18), trade(21, 0, 0, 10**18, pct=4 * PCT)])
+    timeline = rate_timeline(events, None, None)
+    assert needs_history(trades, timeline) == {(56, M.lower()): 10}
+    out = check_trades(trades, with_history(timeline, (56, M.lower()), 9, {P: 3 * PCT, S: 3 * PCT}))
+    assert list(out["verdict"]) == ["ok", "ok"] and out["protocol_rate_source"][0] == "history@9"
+    assert out["subject_rate_source"][1] == "history@9"  # no subject step at all: the history rate holds
+    assert needs_history(trades, with_history(timeline, (56, M.lower()), 9, {P: 3 * PCT, S: 3 * PCT})) == {}
+
+
+def test_history_contradicted_or_unconfirmed_stays_unknown() -> None:
+    trades = pd.DataFrame([trade(10, 0, 0, 10**18)])
+    later = pd.DataFrame([reading(30, P, 5 * PCT), reading(30, S, 3 * PCT)])
+    timeline = with_history(rate_timeline(None, None, later), (56, M.lower()), 9, {P: 3 * PCT, S: 3 * PCT},
+                            events_complete=False)
+    out = check_trades(trades, timeline)
+    assert (out["protocol_verdict"][0], out["subject_verdict"][0]) == ("unknown-rate", "ok")
+    assert "not located" in out["protocol_rate_source"][0]
+    bare = with_history(rate_timeline(None, None, None), (56, M.lower()), 9, {P: 3 * PCT, S: 3 * PCT},
+                        events_complete=False)
+    assert "no later reading confirms it" in check_trades(trades, bare)["protocol_rate_source"][0]
+
+
+def test_history_unavailable_says_why() -> None:
+    trades = pd.DataFrame([trade(10, 0, 0, 10**18)])
+    timeline = with_history({}, (56, M.lower()), 9, None, "the node keeps state only for the last 128 blocks")
+    out = check_trades(trades, timeline)
+    assert out["verdict"][0] == "unknown-rate"
+    assert out["protocol_rate_source"][0] == ("unknown: no rate known before the first step "
+                                              "(the node keeps state only for the last 128 blocks)")
+
+
 # ---- the shared devnet ----
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return con.execute(sql).df()
 
 
-def _start_readings(cfg: Any, trades: pd.DataFrame) -> pd.DataFrame:
-    """Each market's fee state just before its first trade (anvil keeps history), read like market_state."""
-    from collectors import runner
-    from collectors.fee_state_read import read_states
+def _with_history(cfg: Any, trades: pd.DataFrame, timeline: dict[Any, Any]) -> dict[Any, Any]:
+    """The product's path: each market's rates read from the node's state before its first trade (anvil keeps it)."""
+    from collectors.fee_history import rates_at
 
-    markets = [c for c in cfg.contracts if c.kind.endswith("market")]
-    pools = runner.pools(cfg, sorted({c.network for c in markets}))
-    rows = []
-    for c in markets:
-        mine = trades[trades["address"].str.lower() == c.address.lower()]
-        if mine.empty:
-            continue
-        block = int(mine["block_number"].min()) - 1
-        state = read_states(pools[c.network], [(c.address, c.kind)], block, 1)[c.address]
-        rows += [{"chain_id": int(mine["chain_id"].iloc[0]), "address": c.address, "field": f, "block_number": block,
-                  "value": str(state[f])} for f in ("protocolFeePercent", "subjectFeePercent")]
-    return pd.DataFrame(rows)
+    markets = {(cfg.networks[c.network].chain_id, c.address.lower()): c for c in cfg.contracts
+               if c.kind.endswith("market")}
+    for (chain_id, address), first in needs_history(trades, timeline).items():
+        c = markets[(chain_id, address)]
+        past = rates_at(cfg, c.network, c.address, c.kind, first - 1)
+        assert past.rates is not None, past.reason
+        timeline = with_history(timeline, (chain_id, address), past.block, past.rates,
+                                events_complete=c.kind == "twinfun_market")
+    return timeline
 
 
 def _truth_changes(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -183,7 +220,7 @@ def test_devnet_charged_fees_match_the_ground_truth(devnet_world, devnet_snapsho
     events = _frame(con, "SELECT * FROM market_events")
     con.close()
     records = list(truth.read(devnet_snapshot / "truth.jsonl"))
-    timeline = rate_timeline(events, _truth_changes(records), _start_readings(cfg, trades))
+    timeline = _with_history(cfg, trades, rate_timeline(events, _truth_changes(records), None))
     out = check_trades(trades, timeline)
     counts = Counter(out["verdict"])
     print("checked", len(out), dict(counts), "after 3-block hikes:", len(after_hike(trades, timeline, 3)))

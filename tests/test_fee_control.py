@@ -43,7 +43,9 @@ from store.u256 import MAX_U256
 from tests.engine_helpers import world_config
 
 CAP = 5 * 10**16
-BSC_MARKETS = ("twin_eoa", "twin_timelock", "twin_multisig", "twin_batcher")
+BSC_MARKETS = ("twin_eoa", "twin_timelock", "twin_multisig", "twin_batcher")  # capped, upgradeable at first
+LOCKED = "twin_locked"  # capped, its implementation refuses upgrades, timelock-owned, one change left queued
+ALL_BSC = (*BSC_MARKETS, LOCKED)
 ZERO_ROLE = "0x" + "00" * 32
 CLAIM_ROLE = "0x" + keccak(text="CLAIM_OWNERSHIP_ROLE").hex()
 
@@ -196,9 +198,10 @@ def test_owner_kinds_and_rules(shared: Shared) -> None:
     dep, acct = shared.w.dep, shared.w.dep.accounts
     pool = RpcPool([shared.w.chains["bsc"].url])
     head = shared.head("bsc")
-    got = {name: resolve_owner(pool, dep.get(name).address, head) for name in BSC_MARKETS}
+    got = {name: resolve_owner(pool, dep.get(name).address, head) for name in ALL_BSC}
     assert got["twin_eoa"] == (acct["market_owner"], "eoa", {})
     assert got["twin_timelock"] == (dep.get("bsc_timelock").address, "timelock", {"min_delay": TIMELOCK_DELAY_S})
+    assert got[LOCKED] == got["twin_timelock"]
     signers = [acct["signer_a"], acct["signer_b"], acct["signer_c"]]
     assert got["twin_multisig"] == (dep.get("bsc_multisig").address, "multisig", {"threshold": 2, "signers": signers})
     assert got["twin_batcher"] == (dep.get("bsc_batcher").address, "contract", {})
@@ -214,12 +217,16 @@ def test_labels_on_every_variant(shared: Shared) -> None:
     upgrade = shared.of("upgrade")[0]
     before = upgrade["block"] - 1
     bsc = _collector(shared.w, shared.cfg, shared.store, "bsc")
-    first = {ev.market.address for ev in bsc.tick(before)}
-    assert first == {dep.get(n).address for n in BSC_MARKETS}
+    first = {ev.market.address: ev.upgradeable for ev in bsc.tick(before)}
+    assert first == {dep.get(n).address: n != LOCKED for n in ALL_BSC}
     cur = shared.store.cursor()
     both = {"protocolFeePercent": ("capped-but-upgradeable", CAP), "subjectFeePercent": ("capped-but-upgradeable", CAP)}
     for name in BSC_MARKETS:
         assert _ceilings(cur, dep.get(name).address, before) == both, name
+    locked = dep.get(LOCKED).address
+    cap = shared.w.chains["bsc"].call(locked, "DigitalTwinSharesV1Locked", "maxFeePercent")  # the contract's own
+    final = {"protocolFeePercent": ("capped", cap), "subjectFeePercent": ("capped", cap)}
+    assert _ceilings(cur, locked, before) == final
     # after the upgrade only twin_eoa is re-evaluated, for its Upgraded event and its new implementation
     head = shared.head("bsc")
     again = bsc.tick(head)
@@ -267,7 +274,7 @@ def test_role_holders_match_has_role(shared: Shared) -> None:
     rows = shared.store.cursor().execute(
         "SELECT address, role, role_name, account FROM role_holders WHERE chain_id = ?",
         [shared.w.dep.chains["bsc"]]).fetchall()
-    for name in BSC_MARKETS:
+    for name in ALL_BSC:
         d = shared.w.dep.get(name)
         mine = {(role, account) for addr, role, _n, account in rows if addr == d.address}
         assert mine == {(ZERO_ROLE, shared.w.dep.accounts["deployer"]), (CLAIM_ROLE, shared.w.dep.accounts["deployer"])}
@@ -355,7 +362,7 @@ def _at(watcher: Watcher, kind: str) -> list[Moment]:
 
 @pytest.mark.devnet
 def test_queued_until_executed_and_cancelled_never_shown(fresh: Watcher) -> None:
-    kept_at, dropped_at = _at(fresh, "timelock_schedule")
+    kept_at, dropped_at, pending_at = _at(fresh, "timelock_schedule")
     kept, dropped = kept_at.intent, dropped_at.intent
     assert kept["delay"] == dropped["delay"] == TIMELOCK_DELAY_S
 
@@ -377,6 +384,15 @@ def test_queued_until_executed_and_cancelled_never_shown(fresh: Watcher) -> None
     assert shown(executed) == {}
     later = fresh.moments[fresh.moments.index(executed):]
     assert all(dropped["id"] not in shown(m) for m in [cancel, *later])
+    pending = pending_at.intent  # the capped market without upgrade path: scheduled last, never executed
+    assert pending["market"] == fresh.w.dep.get(LOCKED).address and pending_at is fresh.moments[-1]
+    (q,) = pending_at.queued
+    assert (q.operation_id, q.market, q.field, q.new_value, q.eta, q.delay) == (
+        pending["id"], pending["market"], pending["field"], int(pending["new"]), pending["eta"], TIMELOCK_DELAY_S)
+    tl, op = fresh.w.dep.get("bsc_timelock").address, bytes.fromhex(pending["id"][2:])
+    ch = fresh.w.chains["bsc"]
+    assert ch.call(tl, "DevTimelock", "isOperationPending", op) is True  # the timelock's own view agrees
+    assert ch.call(tl, "DevTimelock", "getTimestamp", op) == q.eta and not q.ready and q.seconds_left
 
 
 @pytest.mark.devnet
@@ -384,14 +400,15 @@ def test_re_evaluated_after_the_upgrade_only(fresh: Watcher) -> None:
     dep = fresh.w.dep
     first = fresh.moments[0]
     assert {ev.market.address: ev.reasons for ev in first.evaluations} == {dep.get(n).address: ["new"]
-                                                                          for n in BSC_MARKETS}
+                                                                          for n in ALL_BSC}
     for ev in first.evaluations:
+        label = "capped" if ev.market.address == dep.get(LOCKED).address else "capped-but-upgradeable"
         assert {f: (c.label, c.max_accepted) for f, c in ev.ceilings.items()} == {
-            "protocolFeePercent": ("capped-but-upgradeable", CAP), "subjectFeePercent": ("capped-but-upgradeable", CAP)}
-        assert ev.upgradeable and ev.rpc_calls < 80
-    assert all(m.evaluations == [] for m in fresh.moments[1:-1])  # trades and fee changes trigger nothing
+            "protocolFeePercent": (label, CAP), "subjectFeePercent": (label, CAP)}
+        assert ev.upgradeable == (label != "capped") and ev.rpc_calls < 80
     (upgrade,) = _at(fresh, "upgrade")
-    assert upgrade is fresh.moments[-1]
+    others = [m for m in fresh.moments[1:] if m is not upgrade]
+    assert all(m.evaluations == [] for m in others)  # trades, fee changes and schedules trigger nothing
     (ev,) = upgrade.evaluations
     assert ev.market.address == upgrade.intent["market"] == dep.get("twin_eoa").address
     assert ev.reasons == ["admin_events", "implementation"] and ev.block == upgrade.block

@@ -126,6 +126,97 @@ def test_cli_matches_the_chain(devnet_world: Any, indexed: dict[str, Any], key: 
     assert view["worst_case"]["bounded"] is False
 
 
+def _pending(world: Any, snapshot: Path) -> tuple[dict[str, Any], int, int]:
+    """The ground truth's change queued on twin_locked, checked pending by the timelock's own views; its eta, cap."""
+    from devnet import truth
+
+    (sched,) = [r["intent"] for r in truth.read(snapshot / "truth.jsonl")
+                if r["kind"] == "timelock_schedule" and r["intent"]["market_name"] == "twin_locked"]
+    ch, op = world.chains["bsc"], bytes.fromhex(sched["id"][2:])
+    assert ch.call(sched["timelock"], "DevTimelock", "isOperationPending", op) is True
+    eta = int(ch.call(sched["timelock"], "DevTimelock", "getTimestamp", op))
+    cap = int(ch.call(world.dep.get("twin_locked").address, "DigitalTwinSharesV1Locked", "maxFeePercent"))
+    return sched, eta, cap
+
+
+@pytest.mark.devnet
+def test_capped_market_without_upgrade_path_and_its_queued_change(devnet_world: Any, devnet_snapshot: Path,
+                                                                   page_env: dict[str, Any]) -> None:
+    d, ch = devnet_world.dep.get("twin_locked"), devnet_world.chains["bsc"]
+    sched, eta, cap = _pending(devnet_world, devnet_snapshot)
+    protocol = int(ch.call(d.address, "DigitalTwinSharesV1", "protocolFeePercent"))
+    queued = (f"queued change: protocol fee {fd.fmt_percent(protocol)} -> {fd.fmt_percent(int(sched['new']))} "
+              f"executable at {fd.utc(eta)}")
+    label = str(page_env["labels"][d.address.lower() + "/bsc"])
+    out = ogwatch("--config", str(page_env["config"]), "fees", label, "--json")
+    assert out.returncode == 0, out.stderr
+    view = json.loads(out.stdout)
+    assert {s: (f["ceiling"], f["max_accepted"]) for s, f in view["fees"].items()} == {
+        "protocol": ("capped", str(cap)), "subject": ("capped", str(cap))}
+    assert view["control"]["upgradeable"] is False and view["control"]["owner"] == d.owner
+    assert view["worst_case"]["bounded"] is True and view["worst_case"]["reason"] == fd.NO_UPGRADE
+    assert view["worst_case"]["max_total_percent"] == fd.percent(2 * cap)  # protocol cap + subject cap
+    assert "no upgrade path" in view["worst_case"]["text"]
+    (q,) = view["queued"]
+    assert (q["operation_id"], q["timelock"], q["field"], q["new_value"], q["eta"], q["old_value"]) == (
+        sched["id"], sched["timelock"], sched["field"], str(sched["new"]), eta, str(protocol))
+    assert q["text"] == queued
+    assert not any(fd.WITHOUT_LIMIT in w or fd.REACH_100 in w for w in view["warnings"])
+    assert any(w.startswith(f"a fee change is queued for {fd.utc(eta)}") for w in view["warnings"])
+    text = ogwatch("--config", str(page_env["config"]), "fees", label)
+    assert text.returncode == 0 and f"  {queued}" in text.stdout.splitlines()
+    ch.rpc("trace_filter", {"fromBlock": "0x1", "toBlock": "0x2"})  # the node itself: traces answer ...
+    ch.rpc("eth_getBalance", d.owner, "0x0")  # ... and state reaches genesis
+    node, tick = view["coverage"]["node"], view["coverage"]["last_tick"]
+    assert (node["traces"], node["state_depth"], node["summary"]) == (True, None, "traces: yes; historical state: full")
+    assert tick["block_number"] == view["read_block"] and tick["note"]
+
+    at = AppTest.from_file(str(ROOT / "pages" / "fees.py"), default_timeout=60)
+    at.query_params["market"] = label
+    at.query_params["network"] = "bsc"
+    at.run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m for m in at.metric}
+    assert metrics["Worst case (total)"].value == f"{fd.percent(2 * cap)} %"
+    assert fd.NO_UPGRADE in (metrics["Worst case (total)"].help or "")
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "**capped**" in markdown and "capped-but-upgradeable" not in markdown
+    assert f"**Q{queued[1:]}**" in markdown
+    assert any(f"a fee change is queued for {fd.utc(eta)}" in w.value for w in at.warning)
+    assert any(fd.NO_UPGRADE in i.value for i in at.info)
+    assert f"Node: {node['summary']}. Last tick compared blocks {tick['block_from']} to" in markdown
+
+
+@pytest.mark.devnet
+def test_cli_twin_price_check_and_unknown_twins(devnet_world: Any, devnet_snapshot: Path,
+                                                indexed: dict[str, Any]) -> None:
+    from devnet import truth
+
+    d, ch = devnet_world.dep.get("twin_locked"), devnet_world.chains["bsc"]
+    records = [r for r in truth.read(devnet_snapshot / "truth.jsonl") if r["kind"] in ("trade", "twin_create")
+               and r["intent"]["market_name"] == "twin_locked"]
+    twin = records[0]["intent"]["twin"]
+    mine = [r for r in records if r["intent"]["twin"] == twin]
+    label, arg = str(indexed["labels"][d.address.lower() + "/bsc"]), bytes.fromhex(twin[2:])
+    out = ogwatch("--config", str(indexed["config"]), "fees", label, "--twin", twin.upper().replace("0X", "0x"),
+                  "--amount", "2", "--json")
+    assert out.returncode == 0, out.stderr
+    t = json.loads(out.stdout)["twin"]
+    assert (t["id"], t["trades"], t["buys"]) == (twin.lower(), len(mine), sum(r["intent"]["is_buy"] for r in mine))
+    assert t["supply"] == str(ch.call(d.address, "DigitalTwinSharesV1", "sharesSupply", arg))
+    _sched, _eta, cap = _pending(devnet_world, devnet_snapshot)
+    price = ch.call(d.address, "DigitalTwinSharesV1", "getBuyPrice", arg, 2)
+    p = t["price"]
+    assert p["buy_after_fee"] == str(ch.call(d.address, "DigitalTwinSharesV1", "getBuyPriceAfterFee", arg, 2))
+    assert p["sell_after_fee"] == str(ch.call(d.address, "DigitalTwinSharesV1", "getSellPriceAfterFee", arg, 2))
+    assert p["worst_total_percent"] == fd.percent(2 * cap) and p["amount"] == 2
+    assert p["worst_buy"] == str(price + price * 2 * cap // 10**18)  # the contract's rounding, at both caps
+    for bad, why in (("0x" + "ab" * 16, "unknown twin"), ("0x1234", "not a twin id")):
+        res = ogwatch("--config", str(indexed["config"]), "fees", label, "--twin", bad)
+        assert res.returncode == 2 and res.stdout == "" and len(res.stderr.strip().splitlines()) == 1
+        assert why in res.stderr, res.stderr
+
+
 @pytest.mark.devnet
 def test_cli_changes_and_unknown_market(indexed: dict[str, Any]) -> None:
     out = ogwatch("--config", str(indexed["config"]), "fees", "--changes", "--json")

@@ -19,7 +19,7 @@ import pytest
 from web3 import Web3
 
 from devnet import deploy, nodes
-from devnet.chain import Chain
+from devnet.chain import Chain, calldata
 from devnet.deploy import Deployment
 from devnet.scenario_markets import MarketScenario
 from devnet.truth import Truth, read
@@ -216,7 +216,8 @@ def test_upgrade_removes_the_cap(run: Run) -> None:
 
 def test_timelock_schedule_cancel_execute(run: Run) -> None:
     tl = run.dep.get("bsc_timelock").address
-    scheduled, (cancel,) = run.of("timelock_schedule"), run.of("timelock_cancel")
+    scheduled = [r for r in run.of("timelock_schedule") if r["intent"]["market_name"] == "twin_timelock"]
+    (cancel,) = run.of("timelock_cancel")
     executed = [r for r in run.of("fee_set") if r["intent"]["path"] == "timelock"]
     assert len(scheduled) == 2 and len(executed) == 1
     ch = run.chains["bsc"]
@@ -242,6 +243,29 @@ def test_timelock_schedule_cancel_execute(run: Run) -> None:
                 and r["intent"]["field"] == dropped["field"]]
     before = [s for s in scheduled if s["intent"]["id"] == dropped["id"]][0]["intent"]["old"]
     assert _int(run.call(cancel, dropped["field"], block=head)) == _int(before) != _int(dropped["new"])
+
+
+def test_locked_market_ends_with_a_pending_change_and_cannot_be_upgraded(run: Run) -> None:
+    """twin_locked: capped at 5 % (its own view), upgrades revert even from its owner, one change still queued."""
+    ch, tl, m = run.chains["bsc"], run.dep.get("bsc_timelock").address, run.dep.get("twin_locked")
+    impl = run.dep.get("bsc_impl_locked").address
+    (pending,) = [r for r in run.of("timelock_schedule") if r["intent"]["market_name"] == "twin_locked"]
+    i, op = pending["intent"], bytes.fromhex(pending["intent"]["id"][2:])
+    assert m.owner == tl == Web3.to_checksum_address(ch.call(m.address, "DigitalTwinSharesV1", "owner"))
+    assert i["timelock"] == tl
+    assert ch.call(m.address, "DigitalTwinSharesV1Locked", "maxFeePercent") == CAP == _int(i["new"])
+    assert int(ch.rpc("eth_getStorageAt", m.address, IMPLEMENTATION_SLOT, "latest"), 16) == int(impl, 16)
+    assert ch.call(tl, "DevTimelock", "isOperationPending", op) is True
+    assert ch.call(tl, "DevTimelock", "isOperationDone", op) is False
+    assert ch.call(tl, "DevTimelock", "getTimestamp", op) == i["eta"]
+    assert _int(ch.call(m.address, "DigitalTwinSharesV1", "protocolFeePercent")) == _int(i["old"]) != CAP
+    upgrade = calldata("DigitalTwinSharesV1", "upgradeToAndCall", run.dep.get("bsc_impl_uncapped").address, b"")
+    with pytest.raises(Exception, match="Upgrades disabled"):
+        ch.rpc("eth_call", {"from": tl, "to": m.address, "data": upgrade}, "latest")
+    too_high = calldata("DigitalTwinSharesV1", "setProtocolFeePercent", CAP + 1)
+    with pytest.raises(Exception, match="Fee percent too high"):
+        ch.rpc("eth_call", {"from": tl, "to": m.address, "data": too_high}, "latest")
+    assert not [r for r in run.records if r["kind"] in SETTER_KINDS and r["intent"]["market_name"] == "twin_locked"]
 
 
 def _check_trade_log(run: Run, r: dict[str, Any], lg: dict[str, Any]) -> None:

@@ -86,7 +86,7 @@ abstract contract TwinSharesBase is
     /// @dev Ceiling check applied by both fee-percent setters; the implementations decide.
     function _checkFee(uint256 feePercent) internal view virtual;
 
-    function _authorizeUpgrade(address) internal override onlyOwner {}
+    function _authorizeUpgrade(address) internal virtual override onlyOwner {}
 
     // ----- owner setters -----
 

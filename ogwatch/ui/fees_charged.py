@@ -1,6 +1,9 @@
 """Fee actually charged: every Trade of one market checked against the rate in effect at its position.
 
-Reads the store only through `ogwatch.ui.data.query`; the rules live in analysis/charged_fees.py.
+Reads the store only through `ogwatch.ui.data.query`; the rules live in analysis/charged_fees.py. When the
+first trades come before any known rate, the rate is read live from historical state at the block before the
+first trade (`collectors.fee_history`, cached) if the node still has it; otherwise they stay "unknown-rate" and
+the page says why.
 """
 
 from __future__ import annotations
@@ -10,10 +13,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analysis.charged_fees import after_hike, check_trades, rate_timeline
-from ogwatch.ui.data import query
+from analysis.charged_fees import Timeline, after_hike, check_trades, needs_history, rate_timeline, with_history
+from collectors import fee_history
+from ogwatch.config import Config
+from ogwatch.ui.data import config, query
 
 VERDICTS = ("ok", "mismatch", "n/a", "unknown-rate")
+EMITS_SETTER_EVENTS = frozenset({"twinfun_market"})  # every fee change emits an event (the BSC Twin.fun market)
 VERDICT_TEXT = {
     "ok": "charged exactly the expected fee",
     "mismatch": "charged a fee other than the rate in effect gives",
@@ -21,11 +27,45 @@ VERDICT_TEXT = {
     "unknown-rate": "the rate at this trade is not known",
 }
 CAPTION = ("**unknown-rate**: a fee change found from state is only placed to a block or a block range (or a "
-           "transaction without its log), so trades inside that span cannot be checked. "
+           "transaction without its log), so trades inside that span cannot be checked; trades before the first "
+           "known rate use the node's historical state when it still has it. "
            "**n/a**: the trade's price was zero, so no fee was due. "
            "Expected fee = price × rate / 10¹⁸, floored, in exact integers.")
 MISMATCH_COLUMNS = ["block_number", "tx_index", "log_index", "tx_hash", "protocol_expected", "protocol_charged",
                     "protocol_verdict", "subject_expected", "subject_charged", "subject_verdict"]
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def past_rates(_cfg: Config, net_key: str, network: str, address: str, kind: str,
+               block: int) -> fee_history.PastRates:
+    """`fee_history.rates_at`, cached for 60 s per network settings, market and block."""
+    return fee_history.rates_at(_cfg, network, address, kind, block)
+
+
+def _market_of(cfg: Config, chain_id: int, address: str) -> tuple[str, str] | None:
+    """(network key, kind) of a configured market."""
+    nets = {key for key, n in cfg.networks.items() if n.chain_id == chain_id}
+    for c in cfg.contracts:
+        if c.network in nets and c.address.lower() == address.lower() and c.kind.endswith("_market"):
+            return c.network, c.kind
+    return None
+
+
+def add_history(trades: pd.DataFrame, timeline: Timeline) -> tuple[Timeline, list[dict[str, Any]]]:
+    """The timeline with historical rates before each market's first trade where needed, and what was read."""
+    cfg, notes = config(), []
+    for (chain_id, address), first in needs_history(trades, timeline).items():
+        where = _market_of(cfg, chain_id, address)
+        if where is None:
+            past = fee_history.PastRates(first - 1, None, "the market is not in the config: no node to ask")
+        else:
+            net = cfg.networks[where[0]].model_dump_json(include={"chain_id", "rpc_urls", "rpc_url_env"})
+            past = past_rates(cfg, net, where[0], address, where[1], first - 1)
+        timeline = with_history(timeline, (chain_id, address), past.block, past.rates, past.reason,
+                                events_complete=where is not None and where[1] in EMITS_SETTER_EVENTS)
+        notes.append({"address": address, "block": past.block, "read": past.rates is not None,
+                      "reason": past.reason})
+    return timeline, notes
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -33,8 +73,9 @@ def charged_summary(chain_id: int, address: str, n_blocks: int = 3) -> tuple[dic
                                                                            pd.DataFrame]:
     """(summary, per-trade check, trades within n_blocks after a hike) for one market.
 
-    summary: `trades`, one count per verdict, `after_hike` (rows), `n_blocks`, and `missing` / `error` when the
-    store could not be read (the frames are then empty).
+    summary: `trades`, one count per verdict, `after_hike` (rows), `n_blocks`, `history` (the historical reads
+    made before the first known rate: address, block, read, reason), and `missing` / `error` when the store
+    could not be read (the frames are then empty).
     """
     params = {"chain_id": int(chain_id), "address": address}
     results = {name: query(name, **params) for name in
@@ -42,15 +83,18 @@ def charged_summary(chain_id: int, address: str, n_blocks: int = 3) -> tuple[dic
     missing = any(r.missing for r in results.values())
     error = next((r.error for r in results.values() if r.error), "")
     trades = results["charged_trades"].df
+    history: list[dict[str, Any]] = []
     if missing or error or trades.empty:
         checked, hiked = check_trades(pd.DataFrame(), {}), after_hike(pd.DataFrame(), {}, n_blocks)
     else:
         timeline = rate_timeline(results["charged_setter_events"].df, results["charged_fee_changes"].df,
                                  results["charged_fee_readings"].df)
+        timeline, history = add_history(trades, timeline)
         checked, hiked = check_trades(trades, timeline), after_hike(trades, timeline, n_blocks)
     counts = checked["verdict"].value_counts()
     summary: dict[str, Any] = {"trades": len(checked), **{v: int(counts.get(v, 0)) for v in VERDICTS},
-                               "after_hike": len(hiked), "n_blocks": n_blocks, "missing": missing, "error": error}
+                               "after_hike": len(hiked), "n_blocks": n_blocks, "history": history,
+                               "missing": missing, "error": error}
     return summary, checked, hiked
 
 
@@ -71,6 +115,11 @@ def render_charged(chain_id: int, address: str, n_blocks: int = 3) -> None:
     for col, verdict in zip(cols, VERDICTS, strict=True):
         col.metric(verdict, summary[verdict], help=VERDICT_TEXT[verdict])
     st.caption(CAPTION)
+    for h in summary["history"]:
+        if h["read"]:
+            st.caption(f"Rates before the first known change: read from the node's state at block {h['block']}.")
+        else:
+            st.caption(f"Rates before the first known change: unknown ({h['reason']}).")
     if summary["mismatch"]:
         st.error(f"{summary['mismatch']} of {summary['trades']} trades were charged a fee that does not match "
                  "the rate in effect.")

@@ -1,86 +1,26 @@
 """Fee watch data for the page and the CLI: stored markets joined with config labels, and the worst case.
 
 Everything here reads named queries (`fee_*`, store/queries_fees.py) through a `Runner` (name, **params)
--> DataFrame: the cached `ogwatch.ui.data.query` for the page, a store Reader for the CLI. Fees are 1e18
-precision (1e18 = 100 %); percents are computed from the exact decimal text, never from the float.
+-> DataFrame: the cached `ogwatch.ui.data.query` for the page, a store Reader for the CLI. Formatting lives in
+`ogwatch.ui.fees_format`, the worst case and queued changes in `ogwatch.ui.fees_worst` (re-exported here).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ogwatch import config as configmod
+from ogwatch.ui.fees_format import ONE, clean, duration, fmt_percent, fraction, percent, utc
+from ogwatch.ui.fees_worst import FEES, NO_UPGRADE, REACH_100, UNBOUNDED, WITHOUT_LIMIT, queued_view, worst_case
 
 if TYPE_CHECKING:
     from ogwatch.ui.data import Result
 
-FEES = {"protocolFeePercent": "protocol", "subjectFeePercent": "subject"}
-UNBOUNDED = ("uncapped", "capped-but-upgradeable")
-ONE = Decimal(10) ** 18
-WITHOUT_LIMIT = "the owner can raise this fee without limit"
-REACH_100 = "fees could reach 100 %: selling can become impossible"
 Runner = Callable[..., pd.DataFrame]
-
-
-def clean(value: Any) -> Any:
-    """A stored cell as plain JSON-able Python: NaN/NaT -> None, numpy scalars -> int/float/bool, times -> ISO."""
-    if value is None or (not isinstance(value, list | dict | str) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp | datetime):
-        return pd.Timestamp(value).tz_convert(UTC).isoformat() if pd.Timestamp(value).tzinfo else value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def fraction(value: Any) -> Decimal | None:
-    """An exact 1e18-precision value (decimal text) as a fraction (1 = 100 %); None when not a number."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    try:
-        return Decimal(str(value)) / ONE
-    except ArithmeticError:
-        return None
-
-
-def percent(value: Any) -> str | None:
-    """Decimal text of the percent (e.g. '4.5') for an exact 1e18-precision value; None when unknown."""
-    frac = fraction(value)
-    if frac is None:
-        return None
-    text = f"{frac * 100:.6f}".rstrip("0").rstrip(".")
-    return text or "0"
-
-
-def fmt_percent(value: Any) -> str:
-    """'4.5 %' for display ('n/a' when unknown)."""
-    p = percent(value)
-    return "n/a" if p is None else f"{p} %"
-
-
-def utc(ts: Any) -> str:
-    """A unix time (seconds) or timestamp as 'YYYY-MM-DD HH:MM:SS UTC'."""
-    if ts is None or (not isinstance(ts, str) and pd.isna(ts)):
-        return "unknown time"
-    t = pd.Timestamp(int(ts), unit="s", tz=UTC) if isinstance(ts, int | float) else pd.Timestamp(ts)
-    t = t.tz_localize(UTC) if t.tzinfo is None else t.tz_convert(UTC)
-    return t.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def duration(seconds: Any) -> str:
-    """Seconds as '1 h', '2 d 3 h', '45 s'."""
-    rest, out = int(seconds or 0), []
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
-        if rest >= size:
-            out.append(f"{rest // size} {unit}")
-            rest %= size
-    return " ".join(out) or "0 s"
 
 
 def market_labels(cfg: configmod.Config) -> dict[tuple[int, str], tuple[str, str]]:
@@ -152,38 +92,20 @@ def fee_detail(m: dict[str, Any], short: str) -> dict[str, Any]:
             "max_accepted": cap, "max_percent": percent(cap)}
 
 
-def worst_case(m: dict[str, Any], queued: list[dict[str, Any]]) -> dict[str, Any]:
-    """The highest total fee the evidence allows, and the plain warnings that go with it."""
-    labels = {short: m.get(f"{short}_ceiling") for short in FEES.values()}
-    warnings: list[str] = []
-    loose = [s for s, lab in labels.items() if lab in UNBOUNDED]
-    if loose:
-        why = "; ".join(f"{s} fee: {labels[s]}" + (" (the cap goes away with an upgrade)"
-                                                     if labels[s] == "capped-but-upgradeable" else "") for s in loose)
-        warnings.append(f"{WITHOUT_LIMIT} ({why})")
-    if any(lab == "uncapped" for lab in labels.values()):
-        warnings.append(REACH_100)
-    if (m.get("last_change_field") in FEES and m.get("last_change_old") is not None
-            and m.get("last_change_new") is not None
-            and Decimal(str(m["last_change_new"])) > Decimal(str(m["last_change_old"]))):
-        ago = int(m.get("read_block") or m["last_change_block"]) - int(m["last_change_block"])
-        warnings.append(f"fees were raised {ago} blocks ago ({FEES[m['last_change_field']]} fee "
-                        f"{fmt_percent(m['last_change_old'])} -> {fmt_percent(m['last_change_new'])} "
-                        f"at block {int(m['last_change_block'])})")
-    for q in queued:
-        what = FEES.get(q.get("field") or "", q.get("field"))
-        new = fmt_percent(q["new_value"]) if q.get("field") in FEES else q.get("new_value")
-        warnings.append(f"a fee change is queued for {utc(q.get('eta'))} ({what} -> {new})")
-    if any(lab is None for lab in labels.values()):
-        return {"bounded": False, "max_total_percent": None, "warnings": warnings,
-                "text": "unknown: the ceilings have not been evaluated yet"}
-    if loose:
-        return {"bounded": False, "max_total_percent": None, "warnings": warnings,
-                "text": "no limit: the owner can set any fee"}
-    caps = [fraction(m.get(f"{s}_max")) or fraction(m.get(f"{s}_fee")) or Decimal(0) for s in FEES.values()]
-    total = percent(sum(caps, Decimal(0)) * ONE)
-    return {"bounded": True, "max_total_percent": total, "warnings": warnings,
-            "text": f"at most {total} % per trade (protocol + subject caps)"}
+def coverage(run: Runner, chain_id: int) -> dict[str, Any] | None:
+    """What the node offers and what the fee watch's last tick on the chain could check (None: no tick yet)."""
+    rows = run("fee_coverage", chain_id=chain_id)
+    if rows.empty:
+        return None
+    c = {str(k): clean(v) for k, v in rows.iloc[0].items()}
+    depth = c.get("node_state_depth")
+    return {"node": {"traces": c.get("node_traces"), "debug_trace": c.get("node_debug_trace"),
+                     "state_depth": depth, "max_batch": c.get("node_max_batch"),
+                     "summary": (f"traces: {'yes' if c.get('node_traces') else 'no'}; historical state: "
+                                 + ("full" if depth is None else f"last {int(depth):,} blocks")
+                                 if c.get("node_traces") is not None else "not detected yet")},
+            "last_tick": {k: c.get(k) for k in ("block_from", "block_number", "traces", "events", "state_from",
+                                                "note", "checked_at")}}
 
 
 def describe(cfg: configmod.Config, run: Runner, market: dict[str, Any]) -> dict[str, Any]:
@@ -215,15 +137,12 @@ def describe(cfg: configmod.Config, run: Runner, market: dict[str, Any]) -> dict
                     "summary": control_summary(m),
                     "roles": [{k: clean(r[k]) for k in ("held_on", "address", "role_name", "account", "since_block")}
                               for r in roles.to_dict("records")]},
-        "worst_case": {k: wc[k] for k in ("bounded", "max_total_percent", "text")},
+        "worst_case": {k: wc[k] for k in ("bounded", "max_total_percent", "text", "reason")},
         "warnings": wc["warnings"],
-        "queued": [{"field": q.get("field"), "new_value": q.get("new_value"),
-                    "new_percent": percent(q.get("new_value")) if q.get("field") in FEES else None,
-                    "eta": q.get("eta"), "eta_utc": utc(q.get("eta")), "timelock": q.get("timelock"),
-                    "operation_id": q.get("operation_id"), "scheduled_block": q.get("scheduled_block")}
-                   for q in queued],
+        "queued": [queued_view(m, q) for q in queued],
         "last_change": last,
         "changes": m.get("changes"),
+        "coverage": coverage(run, chain_id),
     }
 
 
@@ -297,3 +216,9 @@ def market_changes(chain_id: int | None, address: str | None = None) -> pd.DataF
     from ogwatch.ui import data
 
     return changes_table(data.config(), page_run("fee_changes", chain_id=chain_id, address=address))
+
+
+__all__ = ["FEES", "NO_UPGRADE", "ONE", "REACH_100", "UNBOUNDED", "WITHOUT_LIMIT", "changes_table", "clean",
+           "control_summary", "coverage", "describe", "duration", "fee_detail", "fmt_percent", "fraction",
+           "market_changes", "market_labels", "market_view", "markets", "page_run", "percent", "queued_view",
+           "resolve", "step_series", "utc", "with_labels", "worst_case"]
