@@ -8,7 +8,7 @@
    scripted catalogue (settlements, TEE churn, admin events).
 2. Restores it and, over the same block ranges and the same address/topic0 filters ogwatch uses
    (`collectors.runner.targets`), times three contenders: the floor (raw eth_getLogs with requests +
-   json, sequential, ogwatch's spans, no decoding), cryo (ogwatch's span with cryo's own concurrency,
+   json, sequential, ogwatch's span size, no decoding), cryo (that span with cryo's own concurrency,
    the same one request at a time, and cryo's defaults) and ogwatch (fetch + decode + store into a
    fresh DuckDB file, in a child process for its peak RSS). Once with every filter ("all") and once
    per event type, one topic0 at a time.
@@ -197,6 +197,7 @@ class Bench:
         row["ru_maxrss_mb"].append(run.ru_maxrss_mb)
         row["process_wall_s"].append(run.process_wall_s)
         row["cpu_s"].append(run.result["cpu_s"])
+        row.setdefault("og_spans", []).append(run.result["spans"])
         counts["ogwatch"], row["decode_errors"] = stored_events(db)
         if len(set(counts.values())) != 1:
             row["count_mismatches"].append({"rep": rep, **counts})

@@ -3,7 +3,7 @@
 A `Job` is what one ogwatch engine does: one address set and topic0 set over one block range on one
 node. Every contender gets the same jobs, so the same filters, ranges and (for the floor) block spans.
 
-- `floor`: plain `requests` + `json`, one request at a time, the spans ogwatch plans (`spans`), no
+- `floor`: plain `requests` + `json`, one request at a time, ogwatch's configured span size (`spans`), no
   decoding: the least any sequential indexer on this node has to spend.
 - `cryo_collect`: `cryo.collect("logs", ...)` per job with the given settings (see `CryoVariant`).
 - `ogwatch`: `bench.engine_bench_worker` in a child process; its peak RSS comes from `os.wait4`.
@@ -48,7 +48,7 @@ class Job:
 
 
 def spans(lo: int, hi: int, span: int) -> Iterator[tuple[int, int]]:
-    """The spans an ogwatch engine asks for when the node refuses none (`Engine._adapt`: +25 % each, cap 8x)."""
+    """The floor's spans: the configured span size, +25 % after each, capped at 8x (ogwatch's own are smaller)."""
     size, cap = span, span * 8
     while lo <= hi:
         end = min(hi, lo + size - 1)
@@ -69,7 +69,7 @@ def _get_logs(session: requests.Session, job: Job, a: int, b: int) -> list[dict[
 
 
 def floor(jobs: list[Job], span: int) -> tuple[float, int]:
-    """Seconds and logs for raw eth_getLogs over every job, sequentially, in ogwatch's spans."""
+    """Seconds and logs for raw eth_getLogs over every job, sequentially, in the floor's spans."""
     session, n = requests.Session(), 0
     start = time.perf_counter()
     for job in jobs:

@@ -110,8 +110,10 @@ def notes(res: dict[str, Any]) -> str:
             f"{med(whole['process_wall_s']):.2f} s wall in all (interpreter start and imports included). "
             "Peak RSS is the child's own VmHWM.")
     cryos = [k for k in res["contenders"] if k.startswith("cryo") and k in rows[0]["cryo_requests"]]
-    calls = table(["event type", "floor / ogwatch eth_getLogs calls", *(f"{k} calls" for k in cryos)],
-                  [[r["name"], _n(r["floor_requests"]), *(_n(r["cryo_requests"][k]) for k in cryos)] for r in rows])
+    calls = table(["event type", "floor eth_getLogs calls", "ogwatch spans (1+ eth_getLogs each)",
+                   *(f"{k} calls" for k in cryos)],
+                  [[r["name"], _n(r["floor_requests"]), _n(med(r["og_spans"])) if r.get("og_spans") else "-",
+                    *(_n(r["cryo_requests"][k]) for k in cryos)] for r in rows])
     legend = "\n".join(f"- `{k}`: {label}" for k, label in res["contenders"].items())
     return f"{agree}\n\n{proc}\n\nContenders:\n\n{legend}\n\n{calls}"
 

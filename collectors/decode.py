@@ -7,8 +7,9 @@ another indexed layout, short or malformed data, bad padding) never fails the ba
 
 Rows carry the common columns (block_number, block_hash, block_ts, tx_hash, tx_index, log_index,
 address, event) and the event's columns; `COLUMNS[table]` lists them in table order. The tables start
-with chain_id, which the engine adds. `to_frame` builds the whole DataFrame (chain_id first, nullable
-integer and boolean dtypes, uint256 as text) for `INSERT OR IGNORE INTO t SELECT * FROM df`.
+with chain_id, which the engine adds. `to_arrow` builds the whole Arrow table (chain_id first, typed as the
+table's columns, uint256 as text) for `INSERT OR IGNORE INTO t SELECT * FROM tbl`; `to_frame` builds the same
+as a pandas DataFrame (nullable integer and boolean dtypes), for callers that want pandas.
 """
 
 from __future__ import annotations
@@ -16,18 +17,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import pyarrow as pa
 
 from collectors.decode_core import BadLog, RawLog, Row
 from collectors.decode_tables import COLUMNS, SCHEMA
 from collectors.events import EVENTS, EventSpec
 
-__all__ = ["COLUMNS", "DecodeError", "RawLog", "Row", "decode_logs", "to_frame"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["COLUMNS", "DecodeError", "RawLog", "Row", "decode_logs", "to_arrow", "to_frame"]
 
 _DTYPES: dict[str, Any] = {"VARCHAR": "str", "DOUBLE": "float64", "BOOLEAN": "boolean", "INTEGER": "Int64",
                            "BIGINT": "Int64"}  # nullable dtypes: None stays NULL, integers stay exact
+_ARROW: dict[str, pa.DataType] = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(),
+                                  "INTEGER": pa.int32(), "BIGINT": pa.int64()}
 
 
 @dataclass(frozen=True)
@@ -105,8 +111,17 @@ def decode_logs(logs: Iterable[RawLog]) -> tuple[dict[str, list[Row]], list[Deco
     return tables, errors
 
 
+def to_arrow(table: str, rows: list[Row], chain_id: int) -> pa.Table:
+    """The rows of one table as an Arrow table in table column order, typed as the table's columns."""
+    n, pool = len(rows), pa.system_memory_pool()  # malloc: freed at once, where Arrow's default pool keeps it
+    return pa.table({col: pa.array([chain_id] * n if col == "chain_id" else [r[col] for r in rows], _ARROW[sql_type],
+                                   memory_pool=pool) for col, sql_type in SCHEMA[table]})
+
+
 def to_frame(table: str, rows: list[Row], chain_id: int) -> pd.DataFrame:
     """The rows of one table as a DataFrame in table column order, typed so DuckDB inserts them exactly."""
+    import pandas as pd  # only here: the engine's bulk path uses Arrow and need not load pandas
+
     data = {}
     for col, sql_type in SCHEMA[table]:
         values = [chain_id] * len(rows) if col == "chain_id" else [r[col] for r in rows]

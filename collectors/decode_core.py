@@ -188,6 +188,16 @@ def _check_hex(value: str, n_bytes: int | None, what: str) -> bytes:
     return raw
 
 
+def _check_static_data(data: str) -> None:
+    """`data` of known length is 0x-prefixed hex (int(word, 16) alone would take '_', spaces or '0x')."""
+    try:
+        ok = data[:2] == "0x" and 2 * len(bytes.fromhex(data[2:])) == len(data) - 2
+    except ValueError:
+        ok = False
+    if not ok:
+        raise BadLog("data is not hex: not 0x-prefixed hex of whole bytes")
+
+
 def _start_data(log: RawLog, n_topics: int, base: Row) -> tuple[Row, bytes]:
     """The row with the log's own columns, and the checked `data` as bytes."""
     topics = log["topics"]
@@ -201,10 +211,6 @@ def _start_data(log: RawLog, n_topics: int, base: Row) -> tuple[Row, bytes]:
     row["block_ts"], row["tx_hash"], row["tx_index"] = log["block_ts"], log["tx_hash"], log["tx_index"]
     row["log_index"], row["address"] = log["log_index"], log["address"]
     return row, data
-
-
-def _start(log: RawLog, n_topics: int, base: Row) -> Row:
-    return _start_data(log, n_topics, base)[0]
 
 
 def _mapped(event: dict[str, Any], names: dict[str, str]) -> None:
@@ -243,18 +249,35 @@ def static_decoder(event: dict[str, Any], names: dict[str, str], columns: Sequen
                          n_topics if p["indexed"] else 0, at, word_converter(abi_type)))
         n_topics, n_words = n_topics + p["indexed"], n_words + (not p["indexed"])
     data_len = 2 + 64 * n_words
+    u256_words = [(col, col_f, at) for hot, col, col_f, topic, at, _ in plan if hot == "uint256" and not topic]
+    plan = [entry for entry in plan if entry[0] != "uint256" or entry[3]]  # the rest, one by one
 
     def decode(logs: list[RawLog]) -> list[Row]:
         out = []
+        checked: set[str] = set()  # topics already found to be 32-byte hex in this batch (topic0 repeats)
         for log in logs:
-            row = _start(log, n_topics, base)
             data, topics = log["data"], log["topics"]
+            if len(topics) != n_topics:
+                raise BadLog(f"{len(topics)} topics where the event has {n_topics}")
+            for t in topics:
+                if t not in checked:
+                    _check_hex(t, 32, "topic")
+                    checked.add(t)
             if len(data) != data_len:
                 raise BadLog(f"data has {(len(data) - 2) // 2} bytes where the event has {(data_len - 2) // 2}")
+            _check_static_data(data)
+            row = base.copy()
+            row["block_number"], row["block_hash"] = log["block_number"], log["block_hash"]
+            row["block_ts"], row["tx_hash"], row["tx_index"] = log["block_ts"], log["tx_hash"], log["tx_index"]
+            row["log_index"], row["address"] = log["log_index"], log["address"]
+            for col, col_f, at in u256_words:  # 64 hex digits are always in range: u256.pair without its checks
+                value = int(data[at:at + 64], 16)
+                row[col], row[col_f] = str(value), float(value)
             for hot, col, col_f, topic, at, conv in plan:
                 w = topics[topic][2:] if topic else data[at:at + 64]
-                if hot == "uint256":
-                    row[col], row[col_f] = u256.pair(int(w, 16))
+                if hot == "uint256":  # 64 hex digits are always in range: u256.pair without its checks
+                    value = int(w, 16)
+                    row[col], row[col_f] = str(value), float(value)
                 elif hot == "address" and w[:24] == _ZERO24:
                     row[col] = checksum(w[24:].lower())
                 else:

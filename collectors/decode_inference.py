@@ -15,7 +15,8 @@ to the start of their enclosing tuple; a string is a length word and its zero-pa
 bounds-checked and stricter than the encoding requires (word-aligned offsets past the head, zero padding);
 when a check fails the reader returns None and the log goes through `eth_abi.decode` as before. Parts the
 reader does not visit (inputs, responses) are not validated: a log damaged only there decodes instead of
-being reported. The result events keep their whole output as JSON and are decoded by eth_abi, once per log.
+being reported. The result events keep their whole output as JSON; their fast readers (collectors.decode_walk)
+walk and check the whole output, so what they accept is exactly what eth_abi decodes, to the same JSON.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from collectors.decode_core import Custom, FastPath, Row, text
+from collectors.decode_walk import Miss, chat_response, completion_response, model_output, string, tail, uint
 
 ML_MODES = {0: "VANILLA", 1: "ZKML", 2: "TEE"}
 LLM_MODES = {0: "VANILLA", 1: "TEE"}
@@ -62,60 +64,28 @@ def _request(kind: str, labels: dict[int, str], inference_id: bytes, request: tu
             "model": text(request[1])}
 
 
-# ---- fast readers of the request events (see the module docstring) ----
-
-class _Miss(Exception):
-    """The body does not have the plain shape the fast reader accepts: use eth_abi instead."""
-
-
-def _uint(data: bytes, at: int, bits: int) -> int:
-    """The unsigned word at byte `at`, which must be below 2**bits."""
-    if at + 32 > len(data):
-        raise _Miss
-    value = int.from_bytes(data[at:at + 32], "big")
-    if value >> bits:
-        raise _Miss
-    return value
-
-
-def _tail(data: bytes, tuple_at: int, index: int, head_words: int) -> int:
-    """Where the dynamic field `index` of the tuple starting at `tuple_at` (head of head_words words) starts."""
-    offset = _uint(data, tuple_at + 32 * index, 32)
-    if offset % 32 or offset < 32 * head_words:
-        raise _Miss
-    return tuple_at + offset
-
-
-def _string(data: bytes, at: int) -> str:
-    """The text of the string (or bytes) value starting at `at`."""
-    size = _uint(data, at, 32)
-    end = at + 32 + size
-    padded = at + 32 + -(-size // 32) * 32
-    if padded > len(data) or data.count(0, end, padded) != padded - end:
-        raise _Miss
-    return text(data[at + 32:end])
-
+# ---- fast readers (see the module docstring and collectors.decode_walk) ----
 
 def _fast_request(kind: str, labels: dict[int, str], request_words: int, data: bytes) -> Row:
     """inferenceID, mode and model of `(string inferenceID, request, response)` where request = (uint8, string, ...)."""
-    request = _tail(data, 0, 1, 3)
-    mode = _uint(data, request, 8)
-    return {"inference_id": _string(data, _tail(data, 0, 0, 3)), "kind": kind, "mode_int": mode,
-            "mode": mode_label(labels, mode), "model": _string(data, _tail(data, request, 1, request_words))}
+    request = tail(data, 0, 1, 3)
+    mode = uint(data, request, 8)
+    return {"inference_id": string(data, tail(data, 0, 0, 3)), "kind": kind, "mode_int": mode,
+            "mode": mode_label(labels, mode), "model": string(data, tail(data, request, 1, request_words))}
 
 
 def _fast_ml(data: bytes) -> Row:
     # ModelOutput = (NumberTensor[], StringTensor[], JsonScalar[], bool): the flag is its 4th head word
-    simulated = _uint(data, _tail(data, 0, 2, 3) + 96, 1)
+    simulated = uint(data, tail(data, 0, 2, 3) + 96, 1)
     return _fast_request("ml", ML_MODES, 3, data) | {"is_simulation_result": simulated == 1}
 
 
 def _fast_path(read: Callable[[bytes], Row]) -> Callable[[Custom], Custom]:
-    """Attach `read` (returning None instead of raising _Miss) as the `fast` attribute of a custom mapper."""
+    """Attach `read` (returning None instead of raising Miss) as the `fast` attribute of a custom mapper."""
     def fast(data: bytes) -> Row | None:
         try:
             return read(data)
-        except _Miss:
+        except Miss:
             return None
 
     def attach(custom: Custom) -> Custom:
@@ -144,18 +114,27 @@ def llm_completion(values: tuple[Any, ...]) -> Row:
     return _request("llm_completion", LLM_MODES, values[0], values[1])
 
 
+def _fast_ml_result(data: bytes) -> Row:
+    out = model_output(data, tail(data, 0, 0, 1))
+    return {"kind": "ml", "is_simulation_result": out["is_simulation_result"], "output_json": _dumps(out)}
+
+
+@_fast_path(_fast_ml_result)
 def ml_result(values: tuple[Any, ...]) -> Row:
     """InferenceResult(ModelOutput) or InferenceResultEmitted's ModelOutput -> result columns."""
     out = values[0]
     return {"kind": "ml", "is_simulation_result": out[-1], "output_json": _dumps(_model_output(out))}
 
 
+@_fast_path(lambda data: {"kind": "llm_chat", "output_json": _dumps(chat_response(data, tail(data, 0, 0, 1)))})
 def llm_chat_result(values: tuple[Any, ...]) -> Row:
     """LLMChatResult((finish_reason, ChatMessage)) -> result columns."""
     finish_reason, message = values[0]
     return {"kind": "llm_chat", "output_json": _dumps({"finish_reason": text(finish_reason)} | _message(message))}
 
 
+@_fast_path(lambda data: {"kind": "llm_completion",
+                          "output_json": _dumps(completion_response(data, tail(data, 0, 0, 1)))})
 def llm_completion_result(values: tuple[Any, ...]) -> Row:
     """LLMCompletionResult((answer,)) -> result columns."""
     return {"kind": "llm_completion", "output_json": _dumps({"answer": text(values[0][0])})}

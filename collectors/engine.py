@@ -4,7 +4,10 @@ One `Engine` per (source, network). A tick indexes from checkpoint + 1 up to hea
 in bounded spans (at most `max_spans` per tick, span size adapting to what the node accepts). Before
 extending, the parent hash of the next block must equal the checkpoint's hash; if not, the fork
 point is found against our stored block hashes, everything above it is removed and recorded, and
-indexing resumes from there. Rows and the checkpoint of a span are written in one transaction.
+indexing resumes from there. Rows and the checkpoint of a span are written in one transaction, which
+may hold several spans (a commit unit, collectors.engine_pipeline): fewer commits on a backfill, and a
+crash still leaves rows and checkpoint consistent. While a span is decoded and written, the next one
+is fetched on a worker thread.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
 
 from collectors import capabilities, decode, fetch
+from collectors.engine_pipeline import Fetched, Prefetcher, Writer, fetch_span
 from collectors.pool import RpcPool
 from ogwatch.errors import OgwatchError
 from ogwatch.secrets import redact
@@ -26,8 +30,10 @@ from store.chainwrite import Checkpoint
 from store.db import Store
 
 log = logging.getLogger("ogwatch.engine")
-FIRST_SPAN = 100  # blocks
-TARGET_LOGS_PER_SPAN = 5_000  # bounds a span's memory (parsed JSON + rows); bigger spans gained little when measured
+FIRST_SPAN = 10  # blocks
+TARGET_LOGS_PER_SPAN = 4_000  # bounds a span's memory (parsed JSON + rows; two spans are in flight at once)
+LOG_UNIT = 2_000  # hex digits of log data that count as one more log when sizing spans
+COMMIT_LOGS, COMMIT_SECONDS = 20_000, 2.0  # a commit unit (several spans in one transaction) ends at either
 
 
 class GenesisChanged(OgwatchError):
@@ -96,13 +102,21 @@ class Engine:
         self._capabilities(stats.head)
         cp = self._checkpoint(genesis["hash"])
         target = stats.head - self.t.confirmations if until is None else min(until, stats.head)
-        nxt = cp.block_number + 1 if cp else self.t.start_block
-        for _ in range(max_spans):  # a reorg pass counts too, so a flapping node cannot hold a tick forever
-            if nxt > target:
-                break
-            hi = min(target, nxt + self.span - 1)
-            cp = self._span(cp, genesis["hash"], nxt, hi, stats)
-            nxt = cp.block_number + 1 if cp else self.t.start_block
+        ahead = Prefetcher()
+        try:
+            with Writer(self.store, COMMIT_LOGS, COMMIT_SECONDS) as writer:
+                nxt = cp.block_number + 1 if cp else self.t.start_block
+                for left in range(max_spans - 1, -1, -1):  # a reorg pass counts too: a flapping node cannot hold a tick
+                    if nxt > target:
+                        break
+                    f = ahead.take(nxt) or self._fetch(nxt, min(target, nxt + self.span - 1))
+                    cp = self._span(cp, genesis["hash"], f, stats, writer, ahead, target if left else -1)
+                    nxt = cp.block_number + 1 if cp else self.t.start_block
+        finally:
+            ahead.close()
+
+    def _fetch(self, lo: int, hi: int) -> Fetched:
+        return fetch_span(self.pool, self.t.addresses, self.t.topics, lo, hi)
 
     def _capabilities(self, head: int) -> None:
         """Detect the node's capabilities once per pool and store them."""
@@ -110,9 +124,14 @@ class Engine:
             self.pool.capabilities = capabilities.detect(self.pool, head)
             self._store_capabilities()
 
-    def _store_capabilities(self) -> None:
-        with self.store.transaction() as cur:
-            chainwrite.record_capabilities(cur, self.t.chain_id, self.pool.shown_url, self.pool.capabilities or {})
+    def _store_capabilities(self, cur: Any = None, caps: dict[str, Any] | None = None) -> None:
+        """Record the capabilities (or `caps`), in the caller's open transaction when given one."""
+        if cur is not None:
+            caps = caps or self.pool.capabilities or {}
+            chainwrite.record_capabilities(cur, self.t.chain_id, self.pool.shown_url, caps)
+            return
+        with self.store.transaction() as own:
+            self._store_capabilities(own, caps)
 
     def _checkpoint(self, genesis: str) -> Checkpoint | None:
         with self.store.transaction() as cur:
@@ -127,46 +146,66 @@ class Engine:
             return None
 
     # ---- one span ---------------------------------------------------------------------------
-    def _span(self, cp: Checkpoint | None, genesis: str, lo: int, hi: int, stats: TickStats) -> Checkpoint | None:
-        ends = fetch.headers(self.pool, sorted({lo, hi}))
-        if cp is not None and ends[lo]["parentHash"] != cp.block_hash:
-            stats.reorg = self._reorg(cp, ends[lo]["parentHash"])
+    def _span(self, cp: Checkpoint | None, genesis: str, f: Fetched, stats: TickStats, writer: Writer,
+              ahead: Prefetcher, target: int) -> Checkpoint | None:
+        """Check continuity, then decode one fetched span and queue its write (the next one is fetched meanwhile)."""
+        if cp is not None and f.ends[f.lo]["parentHash"] != cp.block_hash:
+            writer.commit()
+            ahead.drain()
+            stats.reorg = self._reorg(cp, f.ends[f.lo]["parentHash"])
             return self._reload()
-        raw, splits = fetch.get_logs(self.pool, self.t.addresses, self.t.topics, lo, hi)
-        if fetch.headers(self.pool, [hi])[hi]["hash"] != ends[hi]["hash"]:
+        if f.moved:
             return cp  # the chain moved under us mid-span; the next pass sees the reorg
-        logs = self._with_timestamps(raw)
-        if raw and self.pool.capabilities and not self.pool.capabilities["block_timestamps_in_logs"] \
-                and "blockTimestamp" in raw[0]:
+        self._adapt(f.splits, f.raw)
+        if f.hi < target:  # the node serves the next span while this one is decoded and written
+            ahead.start(self.pool, self.t.addresses, self.t.topics, f.hi + 1, min(target, f.hi + self.span))
+        logs = self._with_timestamps(f.raw, f.timestamps)
+        if f.raw and self.pool.capabilities and not self.pool.capabilities["block_timestamps_in_logs"] \
+                and "blockTimestamp" in f.raw[0]:
             self.pool.capabilities["block_timestamps_in_logs"] = True
-            self._store_capabilities()
+            caps = dict(self.pool.capabilities)
+
+            def record(cur: Any) -> int:
+                self._store_capabilities(cur, caps)
+                return 0
+            writer.submit(record)
+        f.raw.clear()  # the answers' dicts are not needed past here: free them before decoding (bounded memory)
         tables, errors = decode.decode_logs(logs)
-        new_cp = Checkpoint(self.t.source, self.t.chain_id, genesis, hi, ends[hi]["hash"])
-        blocks = self._blocks(logs, ends)
-        with self.store.transaction() as cur:
-            chainwrite.write_span(cur, new_cp, self._frames(tables), blocks)
+        new_cp = Checkpoint(self.t.source, self.t.chain_id, genesis, f.hi, f.ends[f.hi]["hash"])
+        blocks = self._blocks(logs, f.ends)
+        keys = [(lg["block_number"], lg["log_index"]) for lg in logs]
+        distinct = all(a < b for a, b in zip(keys, keys[1:], strict=False))  # chain order: no key twice
+        frames, n_logs = self._frames(tables), len(logs)
+        del logs, tables, keys  # only the Arrow tables go on to the writer
+
+        def write(cur: Any) -> int:
+            chainwrite.write_span(cur, new_cp, frames, blocks, distinct=distinct)
             self._decode_errors(cur, errors)
-        self._adapt(splits, len(raw))
-        stats.from_block = lo if stats.from_block is None else stats.from_block
-        stats.to_block, stats.blocks = hi, stats.blocks + hi - lo + 1
-        stats.events += len(logs) - len(errors)
-        stats.spans, stats.splits, stats.decode_errors = stats.spans + 1, stats.splits + splits, \
+            return n_logs
+        writer.submit(write)
+        stats.from_block = f.lo if stats.from_block is None else stats.from_block
+        stats.to_block, stats.blocks = f.hi, stats.blocks + f.hi - f.lo + 1
+        stats.events += n_logs - len(errors)
+        stats.spans, stats.splits, stats.decode_errors = stats.spans + 1, stats.splits + f.splits, \
             stats.decode_errors + len(errors)
         return new_cp
 
-    def _adapt(self, splits: int, n_logs: int) -> None:
-        """Shrink the span after the node refused one or returned many logs; grow it back slowly otherwise."""
+    def _adapt(self, splits: int, raw: list[dict[str, Any]]) -> None:
+        """Shrink the span after the node refused one or returned much; grow it back (at most 2x a span) otherwise.
+
+        A log counts by its size (a 2.6 kB inference log weighs as much as three 0.5 kB trades), since
+        memory is what the span size bounds.
+        """
+        weight = sum(len(lg["data"]) for lg in raw) // LOG_UNIT + len(raw)
         if splits:
             self.span = max(1, self.span // (2 ** min(splits, 4)))
-        elif n_logs > TARGET_LOGS_PER_SPAN:  # bounded memory: a span's rows are held until they are written
-            self.span = max(1, self.span * TARGET_LOGS_PER_SPAN // n_logs)
-        else:  # grow toward the target density, at most 4x a step, never beyond the configured span
-            grow = 4 if n_logs == 0 else min(4.0, TARGET_LOGS_PER_SPAN / n_logs)
+        elif weight > TARGET_LOGS_PER_SPAN:  # bounded memory: a span's rows are held until they are written
+            self.span = max(1, self.span * TARGET_LOGS_PER_SPAN // weight)
+        else:  # grow toward the target density; density can jump, so never more than 2x at once
+            grow = 2.0 if weight == 0 else min(2.0, TARGET_LOGS_PER_SPAN / weight)
             self.span = min(self.max_span, max(self.span + 1, int(self.span * grow)))
 
-    def _with_timestamps(self, raw: list[dict[str, Any]]) -> list[decode.RawLog]:
-        missing = sorted({int(lg["blockNumber"], 16) for lg in raw if "blockTimestamp" not in lg})
-        ts = {n: int(h["timestamp"], 16) for n, h in fetch.headers(self.pool, missing).items()} if missing else {}
+    def _with_timestamps(self, raw: list[dict[str, Any]], ts: dict[int, int]) -> list[decode.RawLog]:
         return [fetch.raw_log(lg, int(lg["blockTimestamp"], 16) if "blockTimestamp" in lg
                               else ts[int(lg["blockNumber"], 16)]) for lg in raw]
 
@@ -177,8 +216,8 @@ class Engine:
             out.setdefault(lg["block_number"], (lg["block_number"], lg["block_hash"], "", lg["block_ts"] or 0))
         return sorted(out.values())
 
-    def _frames(self, tables: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataFrame]:
-        return {table: decode.to_frame(table, rows, self.t.chain_id) for table, rows in tables.items() if rows}
+    def _frames(self, tables: dict[str, list[dict[str, Any]]]) -> dict[str, pa.Table]:
+        return {table: decode.to_arrow(table, rows, self.t.chain_id) for table, rows in tables.items() if rows}
 
     def _decode_errors(self, cur: Any, errors: list[Any]) -> None:
         for e in errors:

@@ -20,18 +20,27 @@ def get_logs(pool: RpcPool, addresses: list[str], topics: list[str], lo: int,
     """
     pending: list[tuple[int, int, list[str], list[str]]] = [(lo, hi, addresses, topics)]
     out: list[dict[str, Any]] = []
-    splits = 0
+    splits, by_filter = 0, False
     while pending:
         a, b, addrs, tops = pending.pop()
         flt = {"address": addrs, "topics": [tops], "fromBlock": hex(a), "toBlock": hex(b)}
         try:
-            out.extend(pool.call("eth_getLogs", [flt], range_call=True))
+            got = pool.call("eth_getLogs", [flt], range_call=True)
         except RangeTooLarge:
-            pending += list(reversed(_halves(a, b, addrs, tops)))  # first half popped first
-            splits += 1
-    if len(addresses) > 1 or len(topics) > 1:  # pieces by address or topic come back out of order
-        out.sort(key=lambda lg: (int(lg["blockNumber"], 16), int(lg["logIndex"], 16)))
+            halves = _halves(a, b, addrs, tops)
+            pending += list(reversed(halves))  # first half popped first
+            splits, by_filter = splits + 1, by_filter or halves[0][0] == halves[1][0]
+            continue
+        if out and got and _key(got[0]) < _key(out[-1]):
+            by_filter = True  # a node that does not answer in chain order
+        out.extend(got)
+    if by_filter:  # pieces by address or topic come back out of order
+        out.sort(key=_key)
     return out, splits
+
+
+def _key(lg: dict[str, Any]) -> tuple[int, int]:
+    return int(lg["blockNumber"], 16), int(lg["logIndex"], 16)
 
 
 def _halves(a: int, b: int, addrs: list[str], tops: list[str]) -> list[tuple[int, int, list[str], list[str]]]:
