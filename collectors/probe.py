@@ -65,6 +65,49 @@ def check_network(key: str, net: Network, contracts: list[Contract]) -> Iterator
             yield f"{key}: {rpc.shown_url} answered eth_chainId with something that is not a hex number"
 
 
+def _selected(cfg: Config, only: list[str] | None) -> Iterator[tuple[str, Network]]:
+    for key, net in cfg.networks.items():
+        if (only and key not in only) or (not only and not net.enabled) or not cfg.contracts_on(key):
+            continue
+        yield key, net
+
+
+def preflight(cfg: Config, only: list[str] | None = None, start: int | None = None,
+              starts: bool = False) -> list[str]:
+    """Before indexing: every URL serves the configured chain; `start` (and with `starts`, each contract's
+    start_block) is not above the head. A URL that does not answer is left to the collector's own error.
+
+    Another chain behind a URL can share the genesis hash (anvil's is deterministic), and would then be
+    taken for a reorg of ours: the chain id is checked first so that nothing stored is ever removed for it.
+    """
+    problems: list[str] = []
+    for key, net in _selected(cfg, only):
+        try:
+            urls = network_urls(net)
+        except MissingSecret:
+            continue  # the collector names the missing variable
+        for url in urls:
+            rpc = RpcClient(url, timeout=10)
+            try:
+                got, head = int(rpc.call("eth_chainId"), 16), int(rpc.call("eth_blockNumber"), 16)
+            except (RpcError, TypeError, ValueError):
+                continue
+            if got != net.chain_id:
+                problems.append(f"{key}: {rpc.shown_url} is chain {got}, config says {net.chain_id}; refusing to index")
+            else:  # the same head lines from several URLs are kept once
+                problems += _start_problems(cfg, key, head, start, starts)
+    return list(dict.fromkeys(problems))
+
+
+def _start_problems(cfg: Config, key: str, head: int, start: int | None, starts: bool) -> list[str]:
+    out = [f"{key}: --from {start} is above the chain's head {head}; nothing to index"] \
+        if start is not None and start > head else []
+    if starts:
+        out += [f"{key}: {c.kind} at {c.address}: start_block {c.start_block} is above the chain's head {head}"
+                for c in cfg.contracts_on(key) if c.start_block > head]
+    return out
+
+
 def check(cfg: Config, only: list[str] | None = None) -> list[str]:
     """All problems across the enabled (or named) networks."""
     problems: list[str] = []

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from collectors.rpc import RpcError
 from ogwatch import config as configmod
 from ogwatch.errors import ConfigError, OgwatchError
 from ogwatch.secrets import install_log_redaction, redact
@@ -45,6 +46,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from ogwatch.errors import CheckFailed
 
     problems = probe.check(cfg, args.network or None)
+    problems += [p for p in probe.preflight(cfg, args.network or None, starts=True) if p not in problems]
     if problems:
         raise CheckFailed(problems)
     print("all checks passed")
@@ -55,7 +57,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the scheduler (collectors, rules, delivery) as the store's single writer."""
     from ogwatch import service
 
-    service.run(_load(args))
+    cfg = _load(args)
+    _preflight(cfg, None, None)
+    service.run(cfg)
     return 0
 
 
@@ -63,7 +67,19 @@ def cmd_collect(args: argparse.Namespace) -> int:
     """Backfill in the foreground with a progress bar and a summary."""
     from ogwatch import collect
 
-    return collect.main(_load(args), args)
+    cfg = _load(args)
+    _preflight(cfg, args.network or None, args.start, starts=True)
+    return collect.main(cfg, args)
+
+
+def _preflight(cfg: configmod.Config, only: list[str] | None, start: int | None, starts: bool = False) -> None:
+    """Refuse to index when a URL serves another chain, or the start is above the head (nothing is written)."""
+    from collectors import probe
+    from ogwatch.errors import CheckFailed
+
+    problems = probe.preflight(cfg, only, start, starts)
+    if problems:
+        raise CheckFailed(problems)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -205,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in getattr(exc, "problems", None) or [str(exc)]:
             print(f"ogwatch: {redact(line)}", file=sys.stderr)
         return exc.exit_code
-    except StoreError as exc:
+    except (StoreError, RpcError) as exc:
         print(f"ogwatch: {redact(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -19,15 +19,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from store import migrate, queries
 from store.errors import StoreBusy, StoreError, StoreMissing
 from store.owner import OwnerServer, OwnerUnavailable, ask_owner, read_owner
+
+if TYPE_CHECKING:  # pandas loads on first .to_pandas(); a collector process need not pay its memory
+    import pandas as pd
 
 DEFAULT_PATH = Path("data/ogwatch.duckdb")
 WRITER_WAIT_S = 30.0  # a starting writer outwaits direct readers, which hold the file for milliseconds
@@ -81,7 +83,11 @@ class Store:
         self._server: OwnerServer | None = None
         if serve:
             self._server = OwnerServer(self.path, self.query_arrow)
-            self._server.start()
+            try:
+                self._server.start()
+            except OSError as exc:  # a full or read-only data/: one line, not a traceback
+                self._con.close()
+                raise StoreError(f"cannot write beside {self.path}: {exc.strerror or exc}") from exc
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
@@ -101,7 +107,10 @@ class Store:
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
-            cur.execute("COMMIT")
+            try:
+                cur.execute("COMMIT")
+            except duckdb.Error as exc:  # a full or failing disk: nothing of this transaction is kept
+                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
 
     def query_arrow(self, name: str, params: dict[str, Any]) -> pa.Table:
         """Run a named query on a fresh cursor (used by this process and by the read service)."""
