@@ -14,6 +14,7 @@ from collectors.concentration_jobs import concentration_jobs
 from collectors.engine import Engine
 from collectors.inference_callers import inference_caller_jobs
 from ogwatch.config import Config
+from ogwatch.errors import OgwatchError
 from store.db import Store
 
 
@@ -24,7 +25,8 @@ def main(cfg: Config, args: argparse.Namespace) -> int:
         engs = runner.engines(cfg, store, args.network, args.source)
         if args.start is not None:
             engs = [_with_start(e, args.start) for e in engs]
-        rows = [_backfill(e, args.to, console) for e in engs]
+        bad: list[int] = []
+        rows = [_backfill(e, args.to, console, bad) for e in engs]
         settled = {e.t.network: e.pool for e in engs if e.t.source == "settlement"}
         for job in blob_check.blob_jobs(cfg, store, settled):  # Walrus blob checks, where configured
             console.print(f"blob check {job.network}: {job.tick() or 'nothing to check'}")
@@ -40,6 +42,9 @@ def main(cfg: Config, args: argparse.Namespace) -> int:
     for r in rows:
         table.add_row(*[str(x) for x in r])
     Console().print(table)
+    if sum(bad):
+        raise OgwatchError(f"{sum(bad)} log(s) did not fit their event ABI (kept with the reason; the rest is "
+                           "indexed): see `ogwatch query decode_errors`")
     return 0
 
 
@@ -50,7 +55,7 @@ def _with_start(eng: Engine, start: int) -> Engine:
     return eng
 
 
-def _backfill(eng: Engine, to: int | None, console: Console) -> tuple[object, ...]:
+def _backfill(eng: Engine, to: int | None, console: Console, bad: list[int]) -> tuple[object, ...]:
     c0, started = eng.pool.counters.snapshot(), time.monotonic()
     blocks = events = reorgs = 0
     first = eng.tick(until=to, max_spans=1)
@@ -62,6 +67,7 @@ def _backfill(eng: Engine, to: int | None, console: Console) -> tuple[object, ..
         stats = first
         while True:
             blocks, events, reorgs = blocks + stats.blocks, events + stats.events, reorgs + bool(stats.reorg)
+            bad.append(stats.decode_errors)
             bar.update(task, completed=min(blocks, goal - done_from + 1), ev=events)
             if stats.spans == 0 or (stats.to_block or 0) >= goal:
                 break

@@ -148,6 +148,18 @@ register(Query(
     frozenset({"field"}),
 ))
 
+register(Query(
+    "decode_errors",
+    """
+    SELECT chain_id, block_number, log_index, tx_hash, address, topic0, reason FROM decode_errors
+    WHERE ($chain_id IS NULL OR chain_id = $chain_id)
+    ORDER BY chain_id, block_number, log_index
+    """,
+    "Logs that matched a watched event but did not fit its ABI, with the reason.",
+    {"chain_id": "int"},
+    frozenset({"chain_id"}),
+))
+
 import store.queries_alerts  # noqa: E402,F401
 import store.queries_charged  # noqa: E402,F401
 import store.queries_concentration  # noqa: E402,F401

@@ -246,7 +246,6 @@ def test_abi_mismatch_is_kept_with_its_reason(misfit_chain) -> None:
     assert rows[0][4] and cps and cps[0][0] >= 1
 
 
-@pytest.mark.xfail(strict=True, reason="collect does not report decode errors yet (docs/SECURITY.md, open item)")
 def test_abi_mismatch_is_one_line_and_non_zero(misfit_chain) -> None:
     out = misfit_chain["out"]
     errors = [ln for ln in out.stderr.splitlines() if ln.startswith("ogwatch: ")]

@@ -62,7 +62,8 @@ def render_price_check(cfg: Config, network: str, market_address: str, kind: str
     st.subheader("Price check for a trader")
     key = f"price_check_{network}_{market_address}"
     is_ft = kind == "friendtech_market"
-    subject = st.text_input("Subject address" if is_ft else "Twin id (0x + 32 hex digits)", key=f"{key}_subject")
+    subject = st.text_input("Subject address" if is_ft else "Twin id (0x + 32 hex digits)", key=f"{key}_subject",
+                            max_chars=66)  # an address is 42, a twin id 34: longer input is never valid
     amount = int(st.number_input("Amount (shares)", min_value=1, max_value=MAX_AMOUNT, value=1, step=1,
                                  key=f"{key}_amount"))
     if not subject.strip():
