@@ -84,6 +84,18 @@ def test_all_networks_takes_worst_lag(app_env) -> None:
     assert metrics["Last indexed block"] == "1,234"
 
 
+def test_every_tick_failed_shows_na(app_env) -> None:
+    """During an RPC outage no collector knows its block: the strip says n/a instead of failing the page."""
+    now = datetime.now(UTC)
+    with Store(app_env / "ogwatch.duckdb", serve=False) as s, s.transaction() as cur:
+        cur.execute("INSERT INTO service_heartbeats VALUES (1, 1, ?)", [now])
+        cur.execute("INSERT INTO collector_health (collector, chain_id, observed_at, ok, head_block, indexed_block, "
+                    "error) VALUES ('fees', 56, ?, false, NULL, NULL, 'connection refused')", [now])
+    metrics = {m.label: m.value for m in _run("pages/health.py").metric}
+    assert metrics["Last indexed block"] == "n/a" and metrics["Lag (blocks)"] == "n/a"
+    assert metrics["Errors (1 h)"] == "1"
+
+
 def test_filters_come_from_and_go_to_the_url(app_env) -> None:
     at = _run("pages/fees.py", network="bsc", window="24h")
     assert at.sidebar.selectbox[0].value == "bsc"

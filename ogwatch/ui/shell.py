@@ -98,10 +98,16 @@ def health_strip(f: Filters) -> None:
         c4.metric("Errors (1 h)", "0")
         return
     df = health.df
-    c2.metric("Last indexed block", f"{int(df['indexed_block'].max()):,}",
+    c2.metric("Last indexed block", _count(df["indexed_block"].max()),
               help=f"Reported {_age(df['observed_at'].max())} by {len(df)} collector(s).")
-    c3.metric("Lag (blocks)", f"{int(df['lag_blocks'].max()):,}", help="Head minus indexed block, worst collector.")
+    c3.metric("Lag (blocks)", _count(df["lag_blocks"].max()),
+              help="Head minus indexed block, worst collector (n/a while every last tick failed).")
     c4.metric("Errors (1 h)", f"{int(df['errors_1h'].sum())}", help="Failed collector ticks in the last hour.")
+
+
+def _count(value: object) -> str:
+    """A block number or count with separators; "n/a" when unknown (NaN/None, e.g. every tick failed)."""
+    return "n/a" if value is None or pd.isna(value) else f"{int(value):,}"  # type: ignore[call-overload]
 
 
 def empty_state(what: str, why: str) -> None:
