@@ -68,6 +68,7 @@ class Network(_Strict):
     native_symbol: str = "ETH"
     explorer_tx_url: str = ""
     explorer_address_url: str = ""
+    explorer_block_url: str = ""  # e.g. "https://bscscan.com/block/{block}"
     poll_seconds: float = Field(default=15.0, gt=0, le=3600)
     span_blocks: int = Field(default=2000, ge=1, le=1_000_000)
     # A local devnet restarts with a new genesis: forget its data instead of refusing (never on real chains).
@@ -211,6 +212,18 @@ class EntityMapping(_Strict):
     source: str = ""  # where the mapping comes from (a URL, a statement, ...)
 
 
+class RetentionSettings(_Strict):
+    """Pruning of rows that are only operational (store/retention.py); evidence is never pruned."""
+
+    enabled: bool = True
+    every_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    delivery_attempts_days: float = Field(default=30.0, ge=1)  # attempts of finished notifications
+    collector_health_days: float = Field(default=7.0, ge=1)  # tick history; the latest rows always stay
+    service_heartbeats_days: float = Field(default=7.0, ge=1)
+    alert_runs_days: float = Field(default=30.0, ge=1)
+    market_state_days: float = Field(default=30.0, ge=1)  # repeated readings inside runs of equal values
+
+
 class ConcentrationSettings(_Strict):
     """Concentration bands (HHI on 0..10,000)."""
 
@@ -230,6 +243,7 @@ class Config(_Strict):
     entities: list[EntityMapping] = []
     concentration: ConcentrationSettings = ConcentrationSettings()
     alerts: AlertSettings = AlertSettings()
+    retention: RetentionSettings = RetentionSettings()
     rules: dict[str, dict[str, Any]] = {}  # [rules.NAME] thresholds; names and keys are checked by alerts/rules
 
     @model_validator(mode="after")

@@ -20,6 +20,7 @@ from collectors.engine import Engine
 from collectors.inference_callers import InferenceCallerJob, inference_caller_jobs
 from ogwatch.config import Config
 from ogwatch.secrets import redact
+from store import retention
 from store.db import Store
 
 log = logging.getLogger("ogwatch.service")
@@ -71,7 +72,15 @@ def build_scheduler(cfg: Config, store: Store) -> BackgroundScheduler:
         sched.add_job(cjob.scheduled_tick, "interval", seconds=cjob.interval_s, id=f"concentration:{cjob.network}",
                       next_run_time=now)
     add_alert_jobs(sched, cfg, store, now)
+    if cfg.retention.enabled:
+        sched.add_job(retention.prune_store, "interval", args=[store, retention_policy(cfg)], id="retention",
+                      seconds=cfg.retention.every_seconds, next_run_time=now)
     return sched
+
+
+def retention_policy(cfg: Config) -> retention.Policy:
+    """The retention policy of the config (store/retention.py)."""
+    return retention.Policy(**cfg.retention.model_dump(exclude={"enabled", "every_seconds"}))
 
 
 def add_alert_jobs(sched: BackgroundScheduler, cfg: Config, store: Store, now: datetime) -> None:
