@@ -167,17 +167,22 @@ def group(weights: Mapping[str, float | int], entities: EntityMap) -> dict[str, 
     return {k: float(v) for k, v in out.items()}
 
 
-def replay(changes: Iterable[tuple[int, str, str, float | int | None]]) -> list[tuple[int, dict[str, float]]]:
+def replay(changes: Iterable[tuple[int, str, str, float | int | None]],
+           points: int | None = None) -> list[tuple[int, dict[str, float]]]:
     """Weights per identifier after each block of change rows (block, key, identifier, weight or None = gone).
 
     Rows must be in block order; a key's later row replaces its earlier one (a key may move to another
-    identifier, e.g. a TEE changing owner). Returns one (block, weights) per distinct block.
+    identifier, e.g. a TEE changing owner). Returns one (block, weights) per distinct block, or with `points`
+    at most that many, evenly spaced over the distinct blocks and always including the first and the last
+    (a trend chart needs a few hundred points, not one per block of a long history).
     """
+    changes = list(changes)
+    keep = _sample({c[0] for c in changes}, points)
     state: dict[str, tuple[str, float]] = {}
     out: list[tuple[int, dict[str, float]]] = []
     current: int | None = None
     for block, key, identifier, weight in changes:
-        if current is not None and block != current:
+        if current is not None and block != current and (keep is None or current in keep):
             out.append((current, _totals(state)))
         current = block
         if weight is None:
@@ -187,6 +192,15 @@ def replay(changes: Iterable[tuple[int, str, str, float | int | None]]) -> list[
     if current is not None:
         out.append((current, _totals(state)))
     return out
+
+
+def _sample(blocks: set[int], points: int | None) -> set[int] | None:
+    """The blocks to keep: all (None) when there are no more than `points`, else evenly spaced ones."""
+    if points is None or len(blocks) <= points:
+        return None
+    ordered = sorted(blocks)
+    step = (len(ordered) - 1) / max(points - 1, 1)
+    return {ordered[round(i * step)] for i in range(points)}
 
 
 def _totals(state: dict[str, tuple[str, float]]) -> dict[str, float]:

@@ -113,3 +113,12 @@ def test_replay_of_change_rows() -> None:
     rows = [(1, "a", "x", 1), (1, "b", "y", 2), (3, "a", "y", 1), (4, "b", "y", None)]
     assert cm.replay(rows) == [(1, {"x": 1.0, "y": 2.0}), (3, {"y": 3.0}), (4, {"y": 1.0})]
     assert cm.replay([]) == []
+
+
+def test_replay_sampled_keeps_first_last_and_exact_states() -> None:
+    rows = [(b, f"k{b % 7}", f"id{b % 3}", float(b)) for b in range(1, 1001)]
+    full = dict(cm.replay(rows))
+    sampled = cm.replay(rows, points=50)
+    assert len(sampled) == 50 and sampled[0][0] == 1 and sampled[-1][0] == 1000
+    assert all(full[b] == w for b, w in sampled)  # a sampled point is the exact state at its block
+    assert cm.replay(rows, points=5000) == list(full.items())

@@ -141,6 +141,9 @@ def comparison(summary: dict[str, Any], view: str) -> pd.DataFrame:
     return pd.DataFrame(cols, index=list(COMPARED))
 
 
+TREND_POINTS = 200  # points per trend line: enough for a chart, bounded however long the history
+
+
 def validator_trend(cfg: Config, run: Runner, chain_id: int | None, source: str = "staking") -> pd.DataFrame:
     """Metrics after each validator change (per identifier and per entity), in block order."""
     df = run("validator_history", chain_id=chain_id)
@@ -180,7 +183,7 @@ def work_trend(cfg: Config, run: Runner, chain_id: int | None) -> pd.DataFrame:
 def _trend(cfg: Config, changes: list[tuple[int, str, str, float | None]]) -> pd.DataFrame:
     entities, bands = entity_map(cfg), cfg.concentration.hhi_bands
     rows = []
-    for block, weights in cm.replay(changes):
+    for block, weights in cm.replay(changes, points=TREND_POINTS):
         for view, w in (("identifier", weights), ("entity", cm.group(weights, entities))):
             m = cm.metrics(w, bands)
             if m is None:
