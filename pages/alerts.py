@@ -9,6 +9,7 @@ import streamlit as st
 
 from ogwatch.ui import alerts_data as ad
 from ogwatch.ui import data, shell
+from ogwatch.ui import evidence as ev
 
 SEVERITY_ICON = {"critical": ":material/error:", "warning": ":material/warning:", "info": ":material/info:"}
 
@@ -22,13 +23,20 @@ def show_alert(a: dict[str, Any]) -> None:
     """One alert: summary, labels, where its data came from, and the evidence rows."""
     head = f"[{a['severity']}] {a['summary']}" + (" (silenced)" if a["silenced"] else "")
     with st.expander(head, icon=SEVERITY_ICON.get(a["severity"])):
-        st.caption(f"rule `{a['rule']}` · fingerprint `{a['fingerprint']}` · first fired {a['first_fired_at']}"
-                   f" · last seen {a['last_seen_at']}")
+        st.caption(f"rule `{a['rule']}` · fingerprint `{a['fingerprint']}` · first fired "
+                   f"{ev.utc_relative(a['first_fired_at'])} · last seen {ev.utc_relative(a['last_seen_at'])}")
         if pd.notna(a["source_chain"]):
-            st.caption(f"data from chain {int(a['source_chain'])}, block {int(a['source_block'])}"
+            block = ev.link(data.config(), a["source_chain"], "block", a["source_block"])
+            where = f"[block {int(a['source_block'])}]({block})" if block else f"block {int(a['source_block'])}"
+            st.caption(f"data from chain {int(a['source_chain'])}, {where}"
                        f" (chain time at evaluation: {a['chain_time']})")
         st.json(a["labels"], expanded=False)
         st.json(a["evidence"], expanded=True)
+        ev.json_button("alert", {k: a[k] for k in ("rule", "severity", "status", "summary", "fingerprint",
+                                                   "first_fired_at", "last_seen_at", "resolved_at", "labels")},
+                       {"evidence": a["evidence"], "source_chain": a["source_chain"],
+                        "source_block": a["source_block"], "chain_time": a["chain_time"]},
+                       f"alert_{a['fingerprint']}", f"alert_json_{a['fingerprint']}")
 
 
 def show_firing(rows: list[dict[str, Any]]) -> None:
@@ -45,6 +53,7 @@ def show_history(rows: list[dict[str, Any]]) -> None:
     ended = [a for a in rows if a["status"] != "firing"]
     st.markdown("#### Resolved and retracted")
     st.dataframe(ad.table(ended), hide_index=True, width="stretch")
+    ev.csv_button(ad.table(rows), "alerts", "alerts_csv", "Download all alerts (CSV)")
     st.markdown("#### Transitions")
     st.dataframe(q("alerts_history", limit=500), hide_index=True, width="stretch")
 

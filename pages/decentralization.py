@@ -10,6 +10,7 @@ import streamlit as st
 from ogwatch.ui import concentration_charts as cc
 from ogwatch.ui import concentration_data as cd
 from ogwatch.ui import data, shell
+from ogwatch.ui import evidence as ev
 
 VIEWS = {"per_entity": "per entity (config grouping)", "per_identifier": "per identifier (address)"}
 
@@ -179,6 +180,10 @@ def changes(f: shell.Filters) -> None:
     right.dataframe(val_hist.iloc[::-1].head(200)[["block_number", "source", "validator", "power", "present",
                                                    "operator_address"]]
                     if not val_hist.empty else val_hist, hide_index=True, key="validator_changes")
+    with left:
+        ev.csv_button(tee_hist, "tee_changes", "tee_changes_csv")
+    with right:
+        ev.csv_button(val_hist, "validator_changes", "validator_changes_csv")
 
 
 f = shell.page("Decentralization", "Is a broad verification layer sitting on a narrow execution market?")
@@ -199,6 +204,9 @@ else:
     method_note(summary)
     view = st.radio("Count", list(VIEWS), format_func=VIEWS.__getitem__, horizontal=True, key="conc_view")
     st.dataframe(cd.comparison(summary, view), key="comparison")
+    ev.json_button("concentration", {"view": view, "metrics": {k: v[view]["metrics"]
+                                                               for k, v in summary["layers"].items()}},
+                   summary, "concentration", "conc_json")
     layers(summary, view)
     trends(cfg, f, view)
     liveness(cfg, f)

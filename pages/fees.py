@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ogwatch.ui import data, shell
+from ogwatch.ui import data, evidence, shell
 from ogwatch.ui import fees_data as fd
 from ogwatch.ui.fees_charged import render_charged
 from ogwatch.ui.fees_price import render_price_check
@@ -113,8 +113,9 @@ def show_market(m: dict[str, Any]) -> None:
     trades = fd.page_run("fee_trades_summary", chain_id=int(m["chain_id"]), address=m["address"])
     if not trades.empty and int(trades["trades"].iloc[0]):
         t = trades.iloc[0]
+        volume = evidence.amount(t["volume"], evidence.symbol(data.config(), m["chain_id"]))
         st.caption(f"Trades: {int(t['trades']):,} ({int(t['buys']):,} buys, {int(t['sells']):,} sells), volume "
-                   f"{t['volume']:.6g}, last at block {int(t['last_trade_block'])} ({fd.utc(t['last_trade_time'])}).")
+                   f"{volume}, last at block {int(t['last_trade_block'])} ({fd.utc(t['last_trade_time'])}).")
 
     st.markdown("#### Price check (live)")
     last = {f"{short} fee": fd.fmt_percent(view["fees"][short]["value"]) for short in ("protocol", "subject")}
@@ -132,7 +133,9 @@ def show_market(m: dict[str, Any]) -> None:
     if changes.empty:
         st.caption("No change recorded.")
     else:
-        st.dataframe(changes[CHANGE_COLUMNS], hide_index=True, width="stretch")
+        shown = evidence.with_links(data.config(), changes[["chain_id", *CHANGE_COLUMNS]], tx_hash="tx",
+                                    block_number="block")
+        st.dataframe(shown, hide_index=True, width="stretch", column_config=evidence.link_config(shown))
         st.download_button("Download changes (CSV)", changes.to_csv(index=False), file_name="fee_changes.csv",
                            mime="text/csv", key="dl_market")
 
@@ -149,7 +152,9 @@ def show_history(chain_id: int | None, network: str) -> None:
                          percent=[float(p or 0) for p in fees["new_percent"]])
     points = points.assign(name=points["label"] + " (" + points["network"] + ") " + points["fee"] + " fee")
     st.plotly_chart(step_chart(points, "Fee % after each change"), key="history_chart")
-    st.dataframe(changes[["label", "network", *CHANGE_COLUMNS]], hide_index=True, width="stretch")
+    shown = evidence.with_links(data.config(), changes[["label", "network", "chain_id", *CHANGE_COLUMNS]],
+                                tx_hash="tx", block_number="block")
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=evidence.link_config(shown))
     st.download_button("Download all changes (CSV)", changes.to_csv(index=False), file_name="fee_changes_all.csv",
                        mime="text/csv", key="dl_all")
 

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ogwatch.ui import data, shell
+from ogwatch.ui import evidence as ev
 from ogwatch.ui import settlements_data as sd
 
 CHECK_COLUMNS = ["block_number", "block_time", "relay_version", "batch_size", "status", "reason", "leaves",
@@ -25,6 +26,7 @@ def show_headline(t: dict[str, object]) -> None:
     c[1].metric("Lag p50", sd.duration(t["lag_p50_s"]), help="Block time minus the TEE's signing time.")
     c[2].metric("Lag p95", sd.duration(t["lag_p95_s"]), help=str(t["lags_note"]) or None)
     c[3].metric("Lag max", sd.duration(t["lag_max_s"]), help=str(t["lags_note"]) or None)
+    st.caption(f"Last settlement {ev.utc_relative(t['last_settlement_ts'])}.")
     st.caption("All time. Lags come from individual settlements (the event's timestamp) and from every leaf of "
                "each verified batch (its tree dump on Walrus); relay v1 events carry no timestamp.")
 
@@ -106,15 +108,17 @@ def show_blobs(f: shell.Filters) -> None:
     if not bad.empty:
         st.error(f"{len(bad)} batch(es) whose published tree does not prove the root settled on chain.",
                  icon=":material/error:")
-    st.dataframe(checks[[c for c in CHECK_COLUMNS if c in checks]], hide_index=True, key="blob_checks")
+    ev.table(data.config(), checks[[c for c in ["chain_id", *CHECK_COLUMNS] if c in checks]], "blob_checks",
+             "blob_checks", tx_hash="tx", block_number="block")
 
 
 def show_list(f: shell.Filters) -> None:
     """The settlements themselves, newest first."""
     rows = sd.windowed("settlement_list", f.chain_id, f.since)
     with st.expander(f"Settlements in this window ({len(rows)})"):
-        st.dataframe(rows[[c for c in LIST_COLUMNS if c in rows]].head(500) if not rows.empty else pd.DataFrame(),
-                     hide_index=True, key="settlement_list")
+        shown = rows[[c for c in ["chain_id", *LIST_COLUMNS] if c in rows]] if not rows.empty else pd.DataFrame()
+        ev.table(data.config(), shown.head(500), "settlements", "settlement_list", tx_hash="tx", block_number="block")
+        ev.csv_button(shown, "settlements_all", "settlement_list_all", f"Download all {len(shown)} (CSV)")
 
 
 f = shell.page("Settlements", "Do proofs settle, and how late? Throughput by mode, lag, backlog, blob checks.")

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ogwatch.ui import data, shell
+from ogwatch.ui import evidence as ev
 from ogwatch.ui import verification_data as vd
 
 COLORS = {"VANILLA": "#d62728", "TEE": "#1f77b4", "ZKML": "#2ca02c"}
@@ -60,6 +61,9 @@ def show_headline(view: dict[str, Any]) -> None:
                 if t["previous"] else "; only one bucket so far, no trend yet")
         st.caption(f"Trend: latest {t['bucket']} {vd.pct(t['latest']['share'])} (n = {t['latest']['n']}){prev}.")
     st.caption(f"Production definition in use: {view['production_definition']['text']}")
+    ev.json_button("verification_headline", view["headline"],
+                   {k: view[k] for k in ("production", "all", "trend", "production_definition", "coverage")},
+                   "verification_headline", "v_json")
     for scope in ("production", "all"):
         s = view[scope]
         st.caption(f"{scope.capitalize()}: " + ", ".join(f"{m} {v['count']:,} ({vd.pct(v['share'])})"
@@ -74,12 +78,13 @@ def show_tables(f: shell.Filters, cfg: Any) -> None:
         st.caption("No inference in this selection.")
     else:
         st.dataframe(models[MODEL_COLUMNS], hide_index=True, width="stretch")
+        ev.csv_button(models[MODEL_COLUMNS], "verification_models", "v_models_csv")
     st.markdown("#### Per caller")
     callers = vd.by_caller(cfg, run, f.chain_id, f.since)
     if callers.empty:
         st.caption("No inference in this selection.")
     else:
-        st.dataframe(callers[CALLER_COLUMNS], hide_index=True, width="stretch")
+        ev.table(cfg, callers[CALLER_COLUMNS], "verification_callers", "v_callers", caller="address")
         st.caption("Caller = the contract that called the hub, from the node's call traces (precision `trace`), "
                    "else the transaction's `to` (precision `tx_to`: inside a batching contract it names the "
                    "batcher, not the inner caller).")
