@@ -9,12 +9,17 @@ Ctrl-C (or SIGTERM) stops everything; if a service dies on its own the rest is s
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from devnet.world import World
 
 DEMO_DIR = Path("data/demo")
 
@@ -60,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
         print("ogwatch demo: playing the scenario (fee changes, upgrades, inferences, settlements) ...", flush=True)
         sim.setup_and_script()
         config = DEMO_DIR / "config.toml"
-        config.write_text(world.config_toml("ogwatch.duckdb"))
+        config.write_text(demo_config(world))
         sim.start_live(args.interval)
         children = [_spawn(["run"], config), _spawn(["serve", "--port", str(args.port)], config)]
         _print_where(world, config, args.port)
@@ -75,6 +80,17 @@ def main(args: argparse.Namespace) -> int:
         stop_all(children)
         truth.close()
         world.stop()
+
+
+def demo_config(world: World) -> str:
+    """The world's config plus what the demo turns on: the stand-ins' URLs and the tagged caller contracts."""
+    text = world.config_toml("ogwatch.duckdb").replace(
+        "[networks.og_evm]\n",
+        f'[networks.og_evm]\nwalrus_aggregator_url = "{world.walrus.url}"\ncometbft_url = "{world.comet.url}"\n', 1)
+    callers = [c for c in world.dep.contracts if c.artifact == "InferenceCaller"]
+    return text + "".join(f'\n[[callers]]\nnetwork = "{c.chain}"\naddress = "{c.address}"\nlabel = "{c.label}"\n'
+                          f"tags = {json.dumps(c.tags)}\n"  # a JSON list of strings is a TOML array
+                          for c in callers)
 
 
 def _print_where(world: object, config: Path, port: int) -> None:
