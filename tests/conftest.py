@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,19 @@ def devnet_world(devnet_snapshot):
     w = world.start(devnet_snapshot)
     yield w
     w.stop()
+
+
+@contextmanager
+def dashboard_on(config: Path | str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point the dashboard (AppTest) at a config, with Streamlit's caches empty before and after."""
+    import streamlit as st
+
+    monkeypatch.setenv("OGWATCH_CONFIG", str(config))
+    monkeypatch.chdir(ROOT)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    try:
+        yield
+    finally:
+        st.cache_data.clear()
+        st.cache_resource.clear()

@@ -14,7 +14,7 @@ from alerts import delivery, evaluate, outbox
 from alerts.model import Finding
 from alerts.rules import Rule
 from store.db import Store
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT, dashboard_on, write_config
 from tests.test_alerts_state import cfg_of
 
 NOW = datetime.now(UTC)
@@ -37,13 +37,8 @@ def page_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             outbox.enqueue(cur, "hook", "firing", "g", [], NOW)
         w = delivery.Worker(store, {}, schedule=(0.0,))
         w.deliver_due()  # no such channel configured: refused, and with a one-step schedule, dead at once
-    monkeypatch.setenv("OGWATCH_CONFIG", str(cfgfile))
-    monkeypatch.chdir(ROOT)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield tmp_path
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with dashboard_on(cfgfile, monkeypatch):
+        yield tmp_path
 
 
 def test_alerts_page_shows_state_evidence_and_deliveries(page_env: Path) -> None:

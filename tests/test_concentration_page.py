@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import concentration as cm
 from tests import concentration_helpers as ch
-from tests.conftest import ROOT, ogwatch, write_config
+from tests.conftest import ROOT, dashboard_on, ogwatch, write_config
 
 PAGE = str(ROOT / "pages" / "decentralization.py")
 ACME, GROUP = "Acme Compute", "Validator Group X"
@@ -53,13 +53,8 @@ def indexed(devnet_world: Any, devnet_snapshot: Path,
 @pytest.fixture
 def page_env(indexed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """The dashboard pointed at the indexed store."""
-    monkeypatch.setenv("OGWATCH_CONFIG", str(indexed["config"]))
-    monkeypatch.chdir(ROOT)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield indexed
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with dashboard_on(indexed["config"], monkeypatch):
+        yield indexed
 
 
 def _expected(weights: dict[str, Any], em: cm.EntityMap | None = None) -> cm.Metrics:

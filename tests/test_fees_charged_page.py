@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from devnet import truth
 from ogwatch.ui.fees_charged import charged_summary
-from tests.conftest import ROOT
+from tests.conftest import ROOT, dashboard_on
 from tests.engine_helpers import backfill, world_config
 
 SCRIPT = """
@@ -31,13 +31,8 @@ def indexed(devnet_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     backfill(world_config(devnet_world, store_path), store_path)
     config_path = tmp_path / "config.toml"
     config_path.write_text(devnet_world.config_toml(str(store_path)))
-    monkeypatch.setenv("OGWATCH_CONFIG", str(config_path))
-    monkeypatch.chdir(ROOT)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield {"store": store_path, "tmp": tmp_path}
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with dashboard_on(config_path, monkeypatch):
+        yield {"store": store_path, "tmp": tmp_path}
 
 NO_RATE = "unknown: no rate known before the first step"
 

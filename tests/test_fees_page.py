@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from collectors import runner
 from ogwatch.ui import fees_data as fd
 from store.db import Store
-from tests.conftest import ROOT, ogwatch
+from tests.conftest import ROOT, dashboard_on, ogwatch
 from tests.engine_helpers import backfill, world_config
 
 # market key -> (network, expected ceiling label, owner kind)
@@ -48,13 +48,8 @@ def indexed(devnet_world: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture
 def page_env(indexed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """The dashboard pointed at the indexed store."""
-    monkeypatch.setenv("OGWATCH_CONFIG", str(indexed["config"]))
-    monkeypatch.chdir(ROOT)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield indexed
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with dashboard_on(indexed["config"], monkeypatch):
+        yield indexed
 
 
 def _chain_fees(world: Any, key: str) -> tuple[int, int, str]:

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from collectors import runner
 from store import queries
 from store.db import Store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, dashboard_on
 from tests.engine_helpers import world_config
 from tests.test_bad_input import store_state
 
@@ -61,13 +60,8 @@ def store_cfg(devnet_world: Any, tmp_path_factory: pytest.TempPathFactory) -> di
 
 @pytest.fixture
 def page_env(store_cfg: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    monkeypatch.setenv("OGWATCH_CONFIG", str(store_cfg["config"]))
-    monkeypatch.chdir(ROOT)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield store_cfg
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with dashboard_on(store_cfg["config"], monkeypatch):
+        yield store_cfg
 
 
 def _texts(at: AppTest) -> str:

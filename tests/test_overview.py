@@ -8,14 +8,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ogwatch import config as configmod
 from ogwatch.ui import evidence as ev
 from ogwatch.ui import overview_data as od
 from store.db import Store
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT, dashboard_on, write_config
 
 BSC = ('\n[networks.bsc]\nname="BNB Smart Chain"\nchain_id=56\nnative_symbol="BNB"\n'
        'explorer_tx_url="https://bscscan.com/tx/{tx}"\nexplorer_address_url="https://bscscan.com/address/{address}"\n'
@@ -25,13 +24,8 @@ BSC = ('\n[networks.bsc]\nname="BNB Smart Chain"\nchain_id=56\nnative_symbol="BN
 @pytest.fixture
 def app_env(tmp_path, monkeypatch):
     cfg = write_config(tmp_path, extra=BSC)
-    monkeypatch.setenv("OGWATCH_CONFIG", str(cfg))
-    monkeypatch.chdir(ROOT)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield tmp_path
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with dashboard_on(cfg, monkeypatch):
+        yield tmp_path
 
 
 def _run(**params: str) -> AppTest:

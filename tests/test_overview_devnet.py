@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, dashboard_on
 from tests.test_browser import shared_index
 
 pytestmark = pytest.mark.devnet
@@ -24,13 +23,8 @@ pytestmark = pytest.mark.devnet
 def indexed(devnet_world: Any, devnet_snapshot: Path, tmp_path_factory: pytest.TempPathFactory,
             monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     info = shared_index(devnet_world, devnet_snapshot, tmp_path_factory)
-    monkeypatch.setenv("OGWATCH_CONFIG", str(info["config"]))
-    monkeypatch.chdir(ROOT)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield info
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with dashboard_on(info["config"], monkeypatch):
+        yield info
 
 
 def _run(**params: str) -> AppTest:

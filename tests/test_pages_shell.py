@@ -6,11 +6,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from store.db import Store
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT, dashboard_on, write_config
 
 PAGE_FILES = sorted(re.findall(r'st\.Page\("(pages/\w+\.py)"', (ROOT / "app.py").read_text()))
 
@@ -18,13 +17,8 @@ PAGE_FILES = sorted(re.findall(r'st\.Page\("(pages/\w+\.py)"', (ROOT / "app.py")
 @pytest.fixture
 def app_env(tmp_path, monkeypatch):
     cfg = write_config(tmp_path, extra='\n[networks.bsc]\nname="BNB Smart Chain"\nchain_id=56\n')
-    monkeypatch.setenv("OGWATCH_CONFIG", str(cfg))
-    monkeypatch.chdir(ROOT)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield tmp_path
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with dashboard_on(cfg, monkeypatch):
+        yield tmp_path
 
 
 def _run(page: str | None = None, **params: str) -> AppTest:
