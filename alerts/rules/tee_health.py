@@ -1,5 +1,6 @@
-"""Rule tee_health: an active TEE runs a PCR measurement that is no longer approved (critical), or has missed
-its heartbeats (warning; `heartbeat_stale` from the TEE watch, judged on chain time).
+"""Rule tee_health: an enabled TEE runs a PCR measurement that is no longer approved (critical), or has missed
+its heartbeats (warning; `heartbeat_stale` from the TEE watch, judged on chain time). Enabled, not active: the
+registry's `active` already requires fresh heartbeats and an approved PCR, so no active TEE is ever unhealthy.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ NAME = "tee_health"
 
 
 def evaluate(ctx: RuleContext) -> list[Finding]:
-    """Every active TEE with a revoked PCR or stale heartbeats."""
+    """Every enabled TEE with a revoked PCR or stale heartbeats."""
     out = []
     for r in ctx.query("tee_current").to_dict("records"):
-        if not flag(r["active"]):
+        if not flag(r["enabled"] if "enabled" in r else r["active"]):
             continue
         revoked = flag(r["pcr_approved"]) is False
         stale = flag(r["heartbeat_stale"]) is True
@@ -31,5 +32,5 @@ def evaluate(ctx: RuleContext) -> list[Finding]:
 
 
 RULE = Rule(NAME, "A TEE runs a revoked PCR or misses heartbeats.", {"enabled": True}, evaluate,
-            {"tee_current": ("chain_id", "tee_id", "active", "pcr_approved", "heartbeat_stale",
+            {"tee_current": ("chain_id", "tee_id", "enabled", "pcr_approved", "heartbeat_stale",
                              "heartbeat_intervals_missed", "read_ts")})
