@@ -4,7 +4,9 @@
 admin_events show an Upgraded, OwnershipTransferred or role change since the last evaluation, or when the
 owner, the owner's rule (timelock delay, multisig threshold and signers) or the ERC-1967 implementation read at
 the head differ from the last evaluation. An evaluation writes its market_control row, every simulated setter
-call (ceiling_evidence) and the verdict per setter (ceilings) in one transaction. The probes themselves are in
+call (ceiling_evidence) and the verdict per setter (ceilings) in one transaction. When admin_events at or below
+the latest evaluation's block are indexed after it (the log engine was behind), that evaluation is redone at
+its block with the full count, so admin_events_seen does not depend on indexing order. The probes themselves are in
 `collectors.fee_control_probe`; queued timelock fee changes come from the `queued_changes` view.
 """
 
@@ -110,9 +112,17 @@ class FeeControlCollector:
         return [ev for m in self.markets if (ev := self.check(m, head)) is not None]
 
     def check(self, market: WatchedMarket, head: int) -> Evaluation | None:
-        """Evaluate one market at `head` if it is new or something changed since its last evaluation."""
+        """Evaluate one market at `head` if it is new or something changed since its last evaluation.
+
+        The latest evaluation is first redone at its own block when admin_events at or below that block were
+        indexed after it (the log engine was behind): its admin_events_seen never stays undercounted."""
         calls0 = self.pool.counters.calls
         last = self.last(market.address)
+        if last is not None and last["block_number"] <= head:
+            redone = self._recount(market, last, calls0)
+            if redone is not None and last["block_number"] == head:
+                return redone
+            last = self.last(market.address)
         if last is not None and last["block_number"] >= head:
             return None
         seen = self._admin_events(market.address, head)
@@ -121,6 +131,18 @@ class FeeControlCollector:
         if not reasons:
             return None
         ev = self.evaluate(market, head, control, seen, reasons)
+        ev.rpc_calls = self.pool.counters.calls - calls0
+        self._write(ev)
+        return ev
+
+    def _recount(self, market: WatchedMarket, last: dict[str, Any], calls0: int) -> Evaluation | None:
+        """The latest evaluation redone at its block, with its reasons, if more admin_events are indexed now."""
+        block = int(last["block_number"])
+        seen = self._admin_events(market.address, block)
+        if seen == last["admin_events_seen"]:
+            return None
+        ev = self.evaluate(market, block, read_control(self.pool, market.address, block), seen,
+                           json.loads(last["reasons"]))
         ev.rpc_calls = self.pool.counters.calls - calls0
         self._write(ev)
         return ev
@@ -140,10 +162,10 @@ class FeeControlCollector:
     def last(self, address: str) -> dict[str, Any] | None:
         """The latest stored evaluation of a market, or None."""
         rows = self.store.cursor().execute(
-            "SELECT block_number, owner, owner_kind, rule, implementation, admin_events_seen FROM market_control"
-            " WHERE chain_id = ? AND address = ? ORDER BY block_number DESC LIMIT 1",
+            "SELECT block_number, owner, owner_kind, rule, implementation, admin_events_seen, reasons"
+            " FROM market_control WHERE chain_id = ? AND address = ? ORDER BY block_number DESC LIMIT 1",
             [self.chain_id, address]).fetchall()
-        keys = ("block_number", "owner", "owner_kind", "rule", "implementation", "admin_events_seen")
+        keys = ("block_number", "owner", "owner_kind", "rule", "implementation", "admin_events_seen", "reasons")
         return dict(zip(keys, rows[0], strict=True)) if rows else None
 
     def _admin_events(self, address: str, head: int) -> int:

@@ -13,6 +13,10 @@ the best evidence the node and the store offer, in this order:
 
 Each tick also records its coverage: which evidence it had, and what could not be checked. Readings,
 changes and coverage land in one transaction; re-running a tick adds nothing.
+
+When the log engine indexes the markets, a reading never runs ahead of its checkpoint, and every change the
+indexed setter events show is also derived on its own (`collectors.fee_state_events`), before and between
+readings alike: the event-found changes do not depend on when ticks ran relative to indexing, or on a crash.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from collectors import capabilities
+from collectors.fee_state_events import EventChanges, missing, replace_rows
 from collectors.fee_state_locate import History, Segment, blocks_with_txs, likely_tx, narrow
 from collectors.fee_state_read import (
     KIND_FEE_FIELDS,
@@ -55,6 +60,7 @@ class Tick:
     use_events: bool
     traces: list[Step] | None = None
     refused: int | None = None  # the highest block whose state the node refused in this tick
+    events_to: int | None = None  # the log engine's checkpoint: setter events are complete up to it
     notes: list[str] = field(default_factory=list)
 
 
@@ -68,7 +74,8 @@ class FeeStateCollector:
             raise ValueError(f"not fee market kinds: {unknown}")
         self.store, self.pool, self.chain_id, self.confirmations = store, pool, chain_id, confirmations
         self.markets = [(to_checksum_address(a), kind) for a, kind in markets]
-        self.events_collector, self.max_event_lag = events_collector, max_event_lag
+        self.events_collector, self.max_event_lag = events_collector, max_event_lag  # lag: kept for callers
+        self.events = EventChanges(pool, chain_id, self.markets, self._max_batch)
         self.last_coverage: dict[str, Any] | None = None
 
     # ---- one tick -------------------------------------------------------------------------
@@ -76,12 +83,13 @@ class FeeStateCollector:
         """Read every market at head - confirmations, localize every change since the last reading, store."""
         calls0 = self.pool.counters.calls
         tk = self._plan(int(self.pool.call("eth_blockNumber"), 16))
+        found = self._from_events(tk)
         with self.store.transaction() as cur:
             last = last_readings(cur, self.chain_id, [a for a, _k in self.markets])
         due = [(a, k) for a, k in self.markets if a not in last or last[a][0] < tk.target]
         if not due:
             self.last_coverage = None
-            return []
+            return found
         now = read_states(self.pool, due, tk.target, self._max_batch())
         compared = [(a, k) for a, k in due if a in last]
         lo = min((last[a][0] for a, _k in compared), default=tk.target)
@@ -92,7 +100,29 @@ class FeeStateCollector:
         with self.store.transaction() as cur:
             write_tick(cur, self.chain_id, tk.target, now, changes, coverage)
         self.last_coverage = coverage
-        return changes
+        return found + [c for c in changes if c["detected_by"] != "event"]
+
+    def _from_events(self, tk: Tick) -> list[dict[str, Any]]:
+        """Every change the indexed setter events show that is not stored yet (independent of readings)."""
+        if tk.events_to is None:
+            return []
+        with self.store.transaction() as cur:
+            rows = missing(cur, self.events.rows(cur, tk.events_to, self._event_row))
+        if not rows:
+            return []
+        if not self._describe_event_txs(rows):
+            return []  # the transactions could not be read: the next tick writes these rows complete
+        with self.store.transaction() as cur:
+            replace_rows(cur, rows)
+            write_tick(cur, self.chain_id, tk.target, {}, rows, None)
+        return rows
+
+    def _event_row(self, address: str, f: str, old: Value, new: Value, step: Step) -> dict[str, Any]:
+        return self._row(address, f, old, new, step.block, step.block, "tx", "event", step=step)
+
+    def events_checkpoint(self) -> int | None:
+        """How far the log engine has indexed this chain's setter and admin events (None: not indexed)."""
+        return self._events_checkpoint()
 
     def _plan(self, head: int) -> Tick:
         caps = self._capabilities(head)
@@ -100,12 +130,12 @@ class FeeStateCollector:
         target = head - (self.confirmations if depth is None else min(self.confirmations, depth))
         tk = Tick(head, target, depth, None if depth is None else head - depth, False)
         cp = self._events_checkpoint()
-        if cp is not None and cp >= target:
-            tk.use_events = True
-        elif cp is not None and target - cp <= self.max_event_lag and (tk.oldest is None or cp >= tk.oldest):
-            tk.target, tk.use_events = cp, True  # the log engine is a little behind: wait for its events
+        tk.events_to = cp
+        if cp is not None and (cp >= target or tk.oldest is None or cp >= tk.oldest):
+            # never read past the log engine: a range read without its events would lose what they show
+            tk.target, tk.use_events = min(target, cp), True
         elif cp is not None:
-            tk.notes.append(f"setter events indexed only up to block {cp}: not used")
+            tk.notes.append(f"setter events indexed only up to block {cp}, outside the node's state window: not used")
         return tk
 
     def _capabilities(self, head: int) -> dict[str, Any]:
@@ -211,20 +241,21 @@ class FeeStateCollector:
                     "tx_to": step.tx_to, "path": step.path}
         return row
 
-    def _describe_event_txs(self, changes: list[dict[str, Any]]) -> None:
-        """Sender, `to` and path of the transactions behind event-found changes (one batch)."""
+    def _describe_event_txs(self, changes: list[dict[str, Any]]) -> bool:
+        """Sender, `to` and path of the transactions behind event-found changes (one batch); False: unread."""
         rows = [c for c in changes if c["detected_by"] == "event"]
         if not rows:
-            return
+            return True
         try:
             txs = describe_txs(self.pool, [c["tx_hash"] for c in rows])
         except RpcError:
-            return
+            return False
         for c in rows:
             sender, to = txs.get(c["tx_hash"], (None, None))
             direct = to is not None and to == c["address"]
             c.update(sender=sender, tx_to=to, path="direct" if direct else "via-contract" if to else "unknown",
                      caller=sender if direct else None)
+        return True
 
     # ---- coverage -------------------------------------------------------------------------
     def _coverage(self, tk: Tick, lo: int, markets: int, compared: bool, calls0: int) -> dict[str, Any]:
