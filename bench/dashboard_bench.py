@@ -1,6 +1,6 @@
 """Dashboard speed at scale: each page's cold and warm render, and each named query it runs, vs plain DuckDB.
 
-`python -m bench.dashboard_bench --store PATH [--repeat 3] [--runs 10] [--readme]`
+`python -m bench.dashboard_bench --store PATH [--repeat 3] [--runs 10] [--pages settlements,fees] [--readme]`
 
 PATH is a seeded store (bench.seed_store). The bench first copies it (the baseline's file), then starts the
 writer, `ogwatch run` on a config whose only network is unreachable, so the store is owned and every dashboard
@@ -101,7 +101,11 @@ def writer(store: Path, workdir: Path) -> Iterator[Path]:
         yield cfg
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a writer mid-job under load: do not lose the measurements
+            proc.kill()
+            proc.wait()
         log.close()
 
 
@@ -122,7 +126,7 @@ def recording() -> Iterator[list[tuple[str, dict[str, Any]]]]:
         Reader.query_arrow = original  # type: ignore[method-assign]
 
 
-def render_pages(repeat: int) -> tuple[list[PageTime], list[tuple[str, dict[str, Any]]]]:
+def render_pages(repeat: int, only: list[str] | None = None) -> tuple[list[PageTime], list[tuple[str, dict[str, Any]]]]:
     """Cold and warm AppTest renders of every page; returns the timings and the queries they ran."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
@@ -139,11 +143,12 @@ def render_pages(repeat: int) -> tuple[list[PageTime], list[tuple[str, dict[str,
             raise SystemExit(f"{page} raised: {at.exception}")
         return cold, at
 
-    for page in PAGES:  # warm-up: imports and the script compile, not counted
+    chosen = [p for p in PAGES if not only or Path(p).stem in only]
+    for page in chosen:  # warm-up: imports and the script compile, not counted
         run(page, True)
     out: list[PageTime] = []
     with recording() as seen:
-        for page in PAGES:
+        for page in chosen:
             colds, warms = [], []
             for _ in range(repeat):
                 cold, at = run(page, True)
@@ -189,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--store", required=True, type=Path, help="a seeded store (python -m bench.seed_store)")
     ap.add_argument("--repeat", type=int, default=3, help="cold/warm renders per page (median reported)")
     ap.add_argument("--runs", type=int, default=10, help="timed runs per query (p50/p95)")
+    ap.add_argument("--pages", default="", help="comma-separated page names to time (default: every page)")
     ap.add_argument("--readme", action="store_true", help="write the results into bench/README.md")
     args = ap.parse_args(argv)
     if not args.store.is_file():
@@ -201,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         with writer(args.store.resolve(), work) as cfg:
             os.environ["OGWATCH_CONFIG"] = str(cfg)
             os.chdir(ROOT)
-            pages, seen = render_pages(args.repeat)
+            pages, seen = render_pages(args.repeat, [p for p in args.pages.split(",") if p])
             qtimes = time_queries(seen, args.store.resolve(), copy, args.runs)
     print_tables(pages, qtimes)
     if args.readme:

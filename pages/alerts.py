@@ -11,6 +11,7 @@ from ogwatch.ui import alerts_data as ad
 from ogwatch.ui import data, shell
 from ogwatch.ui import evidence as ev
 
+SHOWN_FIRING = 50  # firing alerts rendered with their evidence; all of them are in the History tab and its CSV
 SEVERITY_ICON = {"critical": ":material/error:", "warning": ":material/warning:", "info": ":material/info:"}
 
 
@@ -44,8 +45,11 @@ def show_firing(rows: list[dict[str, Any]]) -> None:
     firing = [a for a in rows if a["status"] == "firing"]
     if not firing:
         st.success("Nothing is firing.", icon=":material/check_circle:")
-    for a in firing:
+    for a in firing[:SHOWN_FIRING]:
         show_alert(a)
+    if len(firing) > SHOWN_FIRING:
+        st.caption(f"Showing the worst {SHOWN_FIRING} of {len(firing):,} firing alerts with their evidence; "
+                   "the History tab's CSV has all of them.")
 
 
 def show_history(rows: list[dict[str, Any]]) -> None:
@@ -53,7 +57,9 @@ def show_history(rows: list[dict[str, Any]]) -> None:
     ended = [a for a in rows if a["status"] != "firing"]
     st.markdown("#### Resolved and retracted")
     st.dataframe(ad.table(ended), hide_index=True, width="stretch")
-    ev.csv_button(ad.table(rows), "alerts", "alerts_csv", "Download all alerts (CSV)")
+    if rows:
+        st.download_button("Download all alerts (CSV)", lambda: ad.table(rows).to_csv(index=False),
+                           file_name="alerts.csv", mime="text/csv", key="alerts_csv")
     st.markdown("#### Transitions")
     st.dataframe(q("alerts_history", limit=500), hide_index=True, width="stretch")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -14,8 +16,39 @@ from ogwatch.ui import settlements_data as sd
 CHECK_COLUMNS = ["block_number", "block_time", "relay_version", "batch_size", "status", "reason", "leaves",
                  "proof_ok", "merkle_root", "rebuilt_root", "walrus_blob_id", "attempts", "checked_at", "tx_hash"]
 HOUR_MS = 3_600_000  # bar width on a date axis is in milliseconds
+SHOWN_ROWS = 500  # rows rendered in a table; the CSV button exports them all
 LIST_COLUMNS = ["block_number", "block_time", "relay_version", "event", "mode", "batch_size", "tee_id",
                 "signer_time", "lag_s", "leaf_tees", "lag_min_s", "lag_median_s", "lag_max_s", "blob_status", "tx_hash"]
+
+
+def big_table(df: pd.DataFrame, total: int, name: str, key: str, label: str,
+              every: Callable[[], pd.DataFrame] | None = None) -> None:
+    """The newest SHOWN_ROWS rows with explorer links, and a CSV of all `total` rows built only when downloaded.
+
+    `every` gives all rows for the CSV when `df` holds only the newest ones.
+    """
+    cfg = data.config()
+    shown = ev.with_links(cfg, df.head(SHOWN_ROWS), "chain_id", tx_hash="tx", block_number="block")
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=ev.link_config(shown), key=key)
+    if total > SHOWN_ROWS:
+        st.caption(f"Showing the newest {SHOWN_ROWS:,} of {total:,} rows; the CSV has them all.")
+    if not df.empty:
+        rows = every or (lambda: df)
+        st.download_button(label, lambda: ev.with_links(cfg, rows(), "chain_id", tx_hash="tx", block_number="block")
+                           .to_csv(index=False), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv")
+
+
+def lag_box(lags: pd.DataFrame) -> go.Figure:
+    """Lag per mode as boxes computed here (quartiles, whiskers at min and max): exact at any sample count."""
+    fig = go.Figure()
+    present = set(lags["mode"].unique().tolist())
+    for mode in [m for m in sd.MODES if m in present]:
+        q = [float(v) for v in lags.loc[lags["mode"] == mode, "lag_s"].quantile([0, 0.25, 0.5, 0.75, 1])]
+        fig.add_trace(go.Box(x=[mode], name=mode, lowerfence=[q[0]], q1=[q[1]], median=[q[2]], q3=[q[3]],
+                             upperfence=[q[4]], boxpoints=False))
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
+                      yaxis_title="lag (s)")
+    return fig
 
 
 def show_headline(t: dict[str, object]) -> None:
@@ -55,10 +88,8 @@ def show_lags(f: shell.Filters) -> None:
     if lags.empty:
         st.caption("No lag samples in this time window (no individual settlement, no verified batch).")
         return
-    fig = px.box(lags, x="mode", y="lag_s", color="mode", points="all", labels={"lag_s": "lag (s)"}, height=320,
-                 category_orders={"mode": list(sd.MODES)})
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False)
-    st.plotly_chart(fig, key="lag_chart")
+    st.plotly_chart(lag_box(lags), key="lag_chart")
+    st.caption(f"{len(lags):,} lag samples; boxes show the quartiles, whiskers the min and max.")
     stats = sd.windowed("settlement_lag_stats", f.chain_id, f.since)
     shown = stats.assign(**{k: [sd.duration(v) for v in stats[k]] for k in ("lag_p50_s", "lag_p95_s", "lag_max_s")})
     st.dataframe(shown[["chain_id", "mode", "n", "lag_p50_s", "lag_p95_s", "lag_max_s"]], hide_index=True,
@@ -108,17 +139,22 @@ def show_blobs(f: shell.Filters) -> None:
     if not bad.empty:
         st.error(f"{len(bad)} batch(es) whose published tree does not prove the root settled on chain.",
                  icon=":material/error:")
-    ev.table(data.config(), checks[[c for c in ["chain_id", *CHECK_COLUMNS] if c in checks]], "blob_checks",
-             "blob_checks", tx_hash="tx", block_number="block")
+    big_table(checks[[c for c in ["chain_id", *CHECK_COLUMNS] if c in checks]], len(checks), "blob_checks",
+              "blob_checks", "Download table (CSV)")
 
 
-def show_list(f: shell.Filters) -> None:
-    """The settlements themselves, newest first."""
-    rows = sd.windowed("settlement_list", f.chain_id, f.since)
-    with st.expander(f"Settlements in this window ({len(rows)})"):
-        shown = rows[[c for c in ["chain_id", *LIST_COLUMNS] if c in rows]] if not rows.empty else pd.DataFrame()
-        ev.table(data.config(), shown.head(500), "settlements", "settlement_list", tx_hash="tx", block_number="block")
-        ev.csv_button(shown, "settlements_all", "settlement_list_all", f"Download all {len(shown)} (CSV)")
+def list_columns(rows: pd.DataFrame) -> pd.DataFrame:
+    """The columns of a settlement list shown on the page and in its CSV."""
+    return rows[[c for c in ["chain_id", *LIST_COLUMNS] if c in rows]] if not rows.empty else pd.DataFrame()
+
+
+def show_list(f: shell.Filters, total: int) -> None:
+    """The settlements themselves, newest first (the newest SHOWN_ROWS; the CSV runs the full list)."""
+    n = sd.window_count(sd.windowed("settlement_hourly", f.chain_id, f.since), total, f.since)
+    with st.expander(f"Settlements in this window ({n})"):
+        shown = list_columns(sd.recent(f.chain_id, f.since, SHOWN_ROWS))
+        big_table(shown, n, "settlements_all", "settlement_list", f"Download all {n} (CSV)",
+                  lambda: list_columns(sd.windowed("settlement_list", f.chain_id, f.since)))
 
 
 f = shell.page("Settlements", "Do proofs settle, and how late? Throughput by mode, lag, backlog, blob checks.")
@@ -133,9 +169,10 @@ elif res.empty:
         "inferences leave no settlement on chain, so they never appear here.",
     )
 else:
-    show_headline(sd.totals(res.df))
+    head = sd.totals(res.df)
+    show_headline(head)
     show_throughput(f)
     show_lags(f)
     show_backlog(f)
     show_blobs(f)
-    show_list(f)
+    show_list(f, int(head["settlements"]))

@@ -276,10 +276,11 @@ register(Query(
         SELECT l.chain_id, l.block_number, l.tee_id, count(*) FROM settlement_leaves l WHERE {_chain("l")}
         GROUP BY l.chain_id, l.block_number, l.tee_id
     ),
+    ws AS (SELECT chain_id, block_number, tee_id, sum(inferences) AS inferences FROM w GROUP BY ALL),
     owners AS (SELECT chain_id, tee_id, arg_max(owner, block_number) AS owner FROM tee_state GROUP BY ALL)
-    SELECT w.chain_id, w.block_number, w.tee_id, o.owner, sum(w.inferences) AS inferences
-    FROM w LEFT JOIN owners o USING (chain_id, tee_id)
-    GROUP BY ALL ORDER BY w.block_number, w.tee_id
+    SELECT ws.chain_id, ws.block_number, ws.tee_id, o.owner, ws.inferences
+    FROM ws LEFT JOIN owners o USING (chain_id, tee_id)
+    ORDER BY ws.block_number, ws.tee_id
     """,
     "As tee_work_blocks_individual, plus verified batch leaves (settlement_leaves); needs that table.",
     *_OPT,

@@ -86,6 +86,33 @@ register(Query(
 ))
 
 register(Query(
+    "settlement_list_recent",
+    "WITH " + _SETTLED + """,
+    recent AS (SELECT * FROM settled s WHERE """ + _SINCE + """
+               ORDER BY s.chain_id, s.block_number DESC, s.log_index DESC LIMIT $limit),
+    leaf_lags AS (SELECT l.chain_id, l.block_number, l.log_index, count(*) AS lag_n,
+                         count(DISTINCT l.tee_id) AS leaf_tees, min(r.block_ts - l.timestamp_int) AS lag_min_s,
+                         median(r.block_ts - l.timestamp_int) AS lag_median_s,
+                         max(r.block_ts - l.timestamp_int) AS lag_max_s
+                  FROM settlement_leaves l JOIN recent r
+                    ON r.chain_id = l.chain_id AND r.block_number = l.block_number AND r.log_index = l.log_index
+                  WHERE l.timestamp_int IS NOT NULL AND r.block_ts IS NOT NULL GROUP BY ALL)
+    SELECT s.chain_id, s.block_number, s.log_index, s.tx_hash, s.address, s.relay_version, s.event, s.mode,
+           s.tee_id, s.inferences AS batch_size, s.signer_ts, to_timestamp(s.signer_ts) AS signer_time,
+           s.block_ts, to_timestamp(s.block_ts) AS block_time,
+           CASE WHEN s.mode = 'individual' THEN s.block_ts - s.signer_ts END AS lag_s,
+           l.lag_n, l.leaf_tees, l.lag_min_s, l.lag_median_s, l.lag_max_s, s.merkle_root, s.walrus_blob_id,
+           CASE WHEN s.mode = 'batch' THEN coalesce(c.status, 'unchecked') END AS blob_status
+    FROM recent s
+    LEFT JOIN leaf_lags l ON l.chain_id = s.chain_id AND l.block_number = s.block_number AND l.log_index = s.log_index
+    LEFT JOIN settlement_checks c
+      ON c.chain_id = s.chain_id AND c.block_number = s.block_number AND c.log_index = s.log_index
+    ORDER BY s.chain_id, s.block_number DESC, s.log_index DESC""",  # noqa: S608 - constant SQL fragments, values bound
+    "The newest `limit` rows of settlement_list (same columns and order), for pages that show only the latest.",
+    {**_WINDOW, "limit": "int"}, _OPT_WINDOW,
+))
+
+register(Query(
     "settlement_hourly",
     "WITH " + _SETTLED + """
     SELECT chain_id, date_trunc('hour', to_timestamp(block_ts)) AS hour, mode, count(*) AS settlements,
@@ -146,9 +173,10 @@ register(Query(
     "WITH " + _SETTLED + """,
     counts AS (SELECT chain_id, date_trunc('hour', to_timestamp(block_ts)) AS hour,
                       sum(inferences)::BIGINT AS n FROM settled WHERE block_ts IS NOT NULL GROUP BY ALL),
+    head AS (SELECT chain_id, max(ts) AS head_ts FROM blocks GROUP BY chain_id),
     span AS (SELECT c.chain_id, min(c.hour) AS lo,
-                    greatest(min(c.hour), date_trunc('hour', max(b.ts))) AS hi
-             FROM counts c LEFT JOIN blocks b ON b.chain_id = c.chain_id GROUP BY c.chain_id),
+                    greatest(min(c.hour), date_trunc('hour', any_value(h.head_ts))) AS hi
+             FROM counts c LEFT JOIN head h ON h.chain_id = c.chain_id GROUP BY c.chain_id),
     hours AS (SELECT chain_id, unnest(generate_series(lo, hi, INTERVAL 1 HOUR)) AS hour FROM span),
     filled AS (SELECT h.chain_id, h.hour, coalesce(c.n, 0) AS settled_inferences
                FROM hours h LEFT JOIN counts c ON c.chain_id = h.chain_id AND c.hour = h.hour),

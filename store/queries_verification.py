@@ -21,14 +21,21 @@ _OPTIONAL = frozenset({"chain_id", "since", "prod_chains", "prod_callers"})
 # Constant SQL fragments composed at import; every value is a bound parameter.
 # The selected inferences with their production flag.
 _BASE = """
+prod_chain_ids AS (
+    SELECT TRY_CAST(x AS BIGINT) AS chain_id FROM unnest(string_split(coalesce($prod_chains, ''), ',')) t(x)
+    WHERE CAST(TRY_CAST(x AS BIGINT) AS VARCHAR) = x
+),
+prod_caller_keys AS (
+    SELECT DISTINCT TRY_CAST(split_part(x, ':', 1) AS BIGINT) AS chain_id, x[strpos(x, ':') + 1:] AS addr
+    FROM unnest(string_split(lower(coalesce($prod_callers, '')), ',')) t(x)
+    WHERE strpos(x, ':') > 0 AND CAST(TRY_CAST(split_part(x, ':', 1) AS BIGINT) AS VARCHAR) = split_part(x, ':', 1)
+),
 base AS (
     SELECT c.*,
-           (NOT c.is_simulation AND (
-               list_contains(string_split(coalesce($prod_chains, ''), ','), CAST(c.chain_id AS VARCHAR))
-               OR list_contains(string_split(lower(coalesce($prod_callers, '')), ','),
-                                CAST(c.chain_id AS VARCHAR) || ':' || lower(coalesce(c.caller, c.sender, ''))))
-           ) AS production
+           (NOT c.is_simulation AND (c.chain_id IN (SELECT chain_id FROM prod_chain_ids) OR pk.addr IS NOT NULL))
+               AS production
     FROM inference_calls c
+    LEFT JOIN prod_caller_keys pk ON pk.chain_id = c.chain_id AND pk.addr = lower(coalesce(c.caller, c.sender, ''))
     WHERE ($chain_id IS NULL OR c.chain_id = $chain_id)
       AND ($since IS NULL OR c.block_ts >= epoch(CAST($since AS TIMESTAMPTZ)))
 )"""

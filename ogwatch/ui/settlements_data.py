@@ -28,6 +28,16 @@ def windowed(name: str, chain_id: int | None, since: datetime | None) -> pd.Data
     return data.query(name, chain_id=chain_id, since=since).df
 
 
+def recent(chain_id: int | None, since: datetime | None, limit: int) -> pd.DataFrame:
+    """The newest `limit` settlements of the window (settlement_list_recent; none on store trouble)."""
+    return data.query("settlement_list_recent", chain_id=chain_id, since=since, limit=limit).df
+
+
+def window_count(hourly: pd.DataFrame, total: int, since: datetime | None) -> int:
+    """Settlements in the window: all of them when unbounded, else the hourly counts added up."""
+    return total if since is None else int(hourly["settlements"].sum()) if not hourly.empty else 0
+
+
 def per_chain(name: str, chain_id: int | None) -> pd.DataFrame:
     """A `settlement_*` query that takes only the chain (rows, or none on store trouble)."""
     return data.query(name, chain_id=chain_id).df
