@@ -61,6 +61,24 @@ register(Query(
     _CHAIN, _OPT_CHAIN,
 ))
 
+_LIST_ORDER = "\n    ORDER BY s.chain_id, s.block_number DESC, s.log_index DESC"
+
+
+def _list_from(source: str) -> str:
+    """The settlement list's columns over `source` (settled or its newest rows) with leaf lags and blob status."""
+    return f"""
+    SELECT s.chain_id, s.block_number, s.log_index, s.tx_hash, s.address, s.relay_version, s.event, s.mode,
+           s.tee_id, s.inferences AS batch_size, s.signer_ts, to_timestamp(s.signer_ts) AS signer_time,
+           s.block_ts, to_timestamp(s.block_ts) AS block_time,
+           CASE WHEN s.mode = 'individual' THEN s.block_ts - s.signer_ts END AS lag_s,
+           l.lag_n, l.leaf_tees, l.lag_min_s, l.lag_median_s, l.lag_max_s, s.merkle_root, s.walrus_blob_id,
+           CASE WHEN s.mode = 'batch' THEN coalesce(c.status, 'unchecked') END AS blob_status
+    FROM {source} s
+    LEFT JOIN leaf_lags l ON l.chain_id = s.chain_id AND l.block_number = s.block_number AND l.log_index = s.log_index
+    LEFT JOIN settlement_checks c
+      ON c.chain_id = s.chain_id AND c.block_number = s.block_number AND c.log_index = s.log_index"""  # noqa: S608
+
+
 register(Query(
     "settlement_list",
     "WITH " + _SETTLED + """,
@@ -68,18 +86,7 @@ register(Query(
                          min(lag_s) AS lag_min_s,
                          median(lag_s) AS lag_median_s, max(lag_s) AS lag_max_s
                   FROM lags WHERE source = 'leaf' GROUP BY ALL)
-    SELECT s.chain_id, s.block_number, s.log_index, s.tx_hash, s.address, s.relay_version, s.event, s.mode,
-           s.tee_id, s.inferences AS batch_size, s.signer_ts, to_timestamp(s.signer_ts) AS signer_time,
-           s.block_ts, to_timestamp(s.block_ts) AS block_time,
-           CASE WHEN s.mode = 'individual' THEN s.block_ts - s.signer_ts END AS lag_s,
-           l.lag_n, l.leaf_tees, l.lag_min_s, l.lag_median_s, l.lag_max_s, s.merkle_root, s.walrus_blob_id,
-           CASE WHEN s.mode = 'batch' THEN coalesce(c.status, 'unchecked') END AS blob_status
-    FROM settled s
-    LEFT JOIN leaf_lags l ON l.chain_id = s.chain_id AND l.block_number = s.block_number AND l.log_index = s.log_index
-    LEFT JOIN settlement_checks c
-      ON c.chain_id = s.chain_id AND c.block_number = s.block_number AND c.log_index = s.log_index
-    WHERE """ + _SINCE + """
-    ORDER BY s.chain_id, s.block_number DESC, s.log_index DESC""",  # noqa: S608 - constant SQL fragments, values bound
+""" + _list_from("settled") + " WHERE " + _SINCE + _LIST_ORDER,  # noqa: S608 - constant SQL fragments, values bound
     "Every settlement: mode, relay version, TEE id, batch size, signer and block time, lag (individual) or the "
     "per-leaf lag range and number of TEEs (verified batch), blob status.",
     _WINDOW, _OPT_WINDOW,
@@ -97,17 +104,7 @@ register(Query(
                   FROM settlement_leaves l JOIN recent r
                     ON r.chain_id = l.chain_id AND r.block_number = l.block_number AND r.log_index = l.log_index
                   WHERE l.timestamp_int IS NOT NULL AND r.block_ts IS NOT NULL GROUP BY ALL)
-    SELECT s.chain_id, s.block_number, s.log_index, s.tx_hash, s.address, s.relay_version, s.event, s.mode,
-           s.tee_id, s.inferences AS batch_size, s.signer_ts, to_timestamp(s.signer_ts) AS signer_time,
-           s.block_ts, to_timestamp(s.block_ts) AS block_time,
-           CASE WHEN s.mode = 'individual' THEN s.block_ts - s.signer_ts END AS lag_s,
-           l.lag_n, l.leaf_tees, l.lag_min_s, l.lag_median_s, l.lag_max_s, s.merkle_root, s.walrus_blob_id,
-           CASE WHEN s.mode = 'batch' THEN coalesce(c.status, 'unchecked') END AS blob_status
-    FROM recent s
-    LEFT JOIN leaf_lags l ON l.chain_id = s.chain_id AND l.block_number = s.block_number AND l.log_index = s.log_index
-    LEFT JOIN settlement_checks c
-      ON c.chain_id = s.chain_id AND c.block_number = s.block_number AND c.log_index = s.log_index
-    ORDER BY s.chain_id, s.block_number DESC, s.log_index DESC""",  # noqa: S608 - constant SQL fragments, values bound
+""" + _list_from("recent") + _LIST_ORDER,  # noqa: S608 - constant SQL fragments, values bound
     "The newest `limit` rows of settlement_list (same columns and order), for pages that show only the latest.",
     {**_WINDOW, "limit": "int"}, _OPT_WINDOW,
 ))
