@@ -28,12 +28,17 @@ Key = tuple[int, int, str, int]  # chain_id, block, tx hash, log index
 
 @dataclass
 class Receiver:
-    """A webhook receiver on 127.0.0.1 that refuses a seeded share of POSTs with HTTP 500."""
+    """A webhook receiver on 127.0.0.1 that refuses a seeded share of POSTs with HTTP 500.
+
+    A notification is refused at most once: its retry 5 s later is accepted, so the catch-up never waits on
+    the schedule's 5-minute step (the full schedule is tested on fake time in tests/test_alerts_delivery.py).
+    """
 
     fail_rate: float = 0.0
     seed: int = 0
     posts: list[dict[str, Any]] = field(default_factory=list)
     refused: int = 0
+    refused_ids: set[str] = field(default_factory=set)
 
     def start(self) -> Receiver:
         """Bind a free port and serve on a daemon thread."""
@@ -42,12 +47,14 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the base class's name
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                wid = self.headers.get("webhook-id", "")
                 with lock:
-                    refuse = rng.random() < outer.fail_rate
+                    refuse = rng.random() < outer.fail_rate and wid not in outer.refused_ids
                     if refuse:
                         outer.refused += 1
+                        outer.refused_ids.add(wid)
                     else:
-                        outer.posts.append({"id": self.headers.get("webhook-id", ""),
+                        outer.posts.append({"id": wid,
                                             "signed": bool(self.headers.get("webhook-signature")),
                                             "body": json.loads(body or b"{}")})
                 self.send_response(500 if refuse else 200)
