@@ -62,12 +62,20 @@ def _fixture_key() -> str:
 
 @pytest.fixture(scope="session")
 def devnet_snapshot() -> Path:
-    """A saved devnet world (states with history, deployment, stand-in data, ground truth), built once."""
+    """A saved devnet world (states with history, deployment, stand-in data, ground truth), built once.
+
+    Several test runs on one checkout wait for each other (a file lock) rather than build the same world twice.
+    """
+    import fcntl
+
     from devnet.simulator import build_snapshot
 
     target = ROOT / "data" / "cache" / f"devnet-{_fixture_key()}"
-    if not target.exists():
-        build_snapshot(target, FIXTURE_SEED, FIXTURE_TRADES, FIXTURE_INFERENCES)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_name(target.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not target.exists():
+            build_snapshot(target, FIXTURE_SEED, FIXTURE_TRADES, FIXTURE_INFERENCES)
     return target
 
 
