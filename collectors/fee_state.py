@@ -12,7 +12,9 @@ the best evidence the node and the store offer, in this order:
 4. otherwise the range between the readings (or the part of it outside the window), with a note.
 
 Each tick also records its coverage: which evidence it had, and what could not be checked. Readings,
-changes and coverage land in one transaction; re-running a tick adds nothing.
+changes and coverage land in one transaction; re-running a tick adds nothing. A market's first reading
+has nothing to compare with, unless `from_creation` is set: then it is compared with the market's state at
+its creation block, when the node keeps it (`collectors.fee_state_origin`).
 
 When the log engine indexes the markets, a reading never runs ahead of its checkpoint, and every change the
 indexed setter events show is also derived on its own (`collectors.fee_state_events`), before and between
@@ -31,6 +33,7 @@ from eth_utils import to_checksum_address
 from collectors import capabilities
 from collectors.fee_state_events import EventChanges, missing, replace_rows
 from collectors.fee_state_locate import History, Segment, blocks_with_txs, likely_tx, narrow
+from collectors.fee_state_origin import origins
 from collectors.fee_state_read import (
     KIND_FEE_FIELDS,
     State,
@@ -68,13 +71,15 @@ class FeeStateCollector:
     """Reads the fee markets of one chain each tick and records every fee change found."""
 
     def __init__(self, store: Store, pool: RpcPool, chain_id: int, markets: Sequence[tuple[str, str]],
-                 confirmations: int = 2, *, events_collector: str | None = "fees", max_event_lag: int = 64):
+                 confirmations: int = 2, *, events_collector: str | None = "fees", max_event_lag: int = 64,
+                 from_creation: bool = False):
         unknown = sorted({kind for _a, kind in markets} - set(KIND_FEE_FIELDS))
         if unknown:
             raise ValueError(f"not fee market kinds: {unknown}")
         self.store, self.pool, self.chain_id, self.confirmations = store, pool, chain_id, confirmations
         self.markets = [(to_checksum_address(a), kind) for a, kind in markets]
         self.events_collector, self.max_event_lag = events_collector, max_event_lag  # lag: kept for callers
+        self.from_creation = from_creation  # a first reading compares with the state at creation (fee_state_origin)
         self.events = EventChanges(pool, chain_id, self.markets, self._max_batch)
         self.last_coverage: dict[str, Any] | None = None
 
@@ -91,6 +96,10 @@ class FeeStateCollector:
             self.last_coverage = None
             return found
         now = read_states(self.pool, due, tk.target, self._max_batch())
+        if self.from_creation:
+            found_origins, notes = origins(self.pool, [(a, k) for a, k in due if a not in last], tk.oldest, tk.target)
+            last |= {o.address: (o.block, o.state) for o in found_origins}
+            tk.notes += notes
         compared = [(a, k) for a, k in due if a in last]
         lo = min((last[a][0] for a, _k in compared), default=tk.target)
         self._scan_traces(tk, [a for a, _k in compared], lo + 1)

@@ -10,12 +10,14 @@ three (its two trades and the fee change between them). Integers above 2**53 are
 - ``batch_trade``: a trade inside a Batcher.batch tx (trade keys + batch_index, trade_index; trader = Batcher).
 - ``fee_set`` / ``fee_destination_set`` / ``min_shares_set``: a setter change: market, market_name, field, setter,
   old (read before), new, path (direct | timelock | multisig | batcher), actor, via, emits_event, event, capped,
-  beyond_cap (+ timelock_id, multisig_id or batch_index by path).
+  beyond_cap, expected (what a monitor should find per node capability: devnet/scenario_markets_expect.py), undo
+  (None; "there" / "back" + undoes on an A->B->A pair from set_and_undo) (+ timelock_id, multisig_id or batch_index).
 - ``timelock_schedule`` / ``timelock_cancel``: a queued change (id, predecessor, salt, delay, eta, target call) and
   its cancellation (never executed).
 - ``multisig_submit``: a proposal (multisig_id, target, data, field, new, confirmations, threshold).
 - ``setter_inner_reverted``: the threshold-reaching multisig confirm whose inner setter call reverted (outer tx
   succeeds, inner_reverted true, no state change); ``setter_reverted``: a direct setter call that reverts (status 0).
+  Both carry expected: "never" under every capability (never a change).
 - ``upgrade``: upgradeToAndCall to the uncapped implementation (old_implementation, new_implementation).
 
 ``twin_locked`` (capped, its implementation refuses upgrades, timelock-owned) ends the scripted run with one
@@ -33,6 +35,7 @@ from web3 import Web3
 
 from devnet.chain import calldata
 from devnet.deploy import TIMELOCK_DELAY_S
+from devnet.scenario_markets_expect import expected_reverted
 from devnet.scenario_markets_paths import (
     FEE_CAP,
     FIELDS,
@@ -197,7 +200,7 @@ class MarketScenario(MarketsBase):
         else:
             intent = {"market": m.address, "market_name": m.name, "field": fld, "setter": proposal["setter"],
                       "old": old, "attempted": new, "cap": FEE_CAP, "path": "multisig", "actor": signer,
-                      "via": m.owner, "multisig_id": ms_id, "inner_reverted": True}
+                      "via": m.owner, "multisig_id": ms_id, "inner_reverted": True, "expected": expected_reverted()}
             self.record(m, "setter_inner_reverted", intent, rec)
             self.expect(m, fld, old)
         *_, executed, ok, _confirmations = ch.call(m.owner, "SimpleMultisig", "getTransaction", ms_id)
@@ -240,7 +243,8 @@ class MarketScenario(MarketsBase):
         rec = ch.send(self.owner, m.address, calldata(m.artifact, FIELDS[fld][0], attempted))
         self.record(m, "setter_reverted", {"market": m.address, "market_name": m.name, "field": fld,
                                            "setter": FIELDS[fld][0], "old": old, "attempted": attempted,
-                                           "cap": FEE_CAP, "path": "direct", "actor": self.owner}, rec, ok=False)
+                                           "cap": FEE_CAP, "path": "direct", "actor": self.owner,
+                                           "expected": expected_reverted()}, rec, ok=False)
         self.expect(m, fld, old)
         self.trades(m, 1)
         old_impl, new_impl = self._implementation(m), self.dep.get("bsc_impl_uncapped").address

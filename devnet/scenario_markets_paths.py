@@ -20,6 +20,7 @@ from web3 import Web3
 
 from devnet.chain import Chain, Receipt, calldata
 from devnet.deploy import Deployment
+from devnet.scenario_markets_expect import expected_change
 from devnet.truth import Truth
 
 E18 = 10**18
@@ -226,7 +227,8 @@ class MarketsBase:
         return {"market": m.address, "market_name": m.name, "field": fld, "setter": setter, "old": old, "new": new,
                 "path": path, "actor": actor, "via": None if path == "direct" else m.owner,
                 "emits_event": m.emits_events, "event": event if m.emits_events else None,
-                "capped": m.capped and percent, "beyond_cap": percent and new > FEE_CAP, **extra}
+                "capped": m.capped and percent, "beyond_cap": percent and new > FEE_CAP,
+                "expected": expected_change(m.emits_events), "undo": None, **extra}
 
     def read_old(self, m: Market, fld: str) -> Any:
         """The field's current value on chain, which must equal the bookkeeping (read before a change)."""
@@ -240,15 +242,21 @@ class MarketsBase:
         m.fields[fld] = new
         self.expect(m, fld, new)
 
-    def set_direct(self, m: Market, fld: str, new: Any) -> Receipt:
-        """The owner EOA calls a setter on the market itself."""
+    def set_direct(self, m: Market, fld: str, new: Any, **extra: Any) -> Receipt:
+        """The owner EOA calls a setter on the market itself (extra intent keys, e.g. undo, go to the record)."""
         if m.owner_kind != "eoa":
             raise SimulatorError(f"{m.name} is owned by a {m.owner_kind}, not an EOA")
         old = self.read_old(m, fld)
         rec = self.chains[m.chain].send(self.owner, m.address, calldata(m.artifact, FIELDS[fld][0], new))
-        self.record(m, FIELDS[fld][1], self.setter_intent(m, fld, old, new, "direct", self.owner), rec)
+        self.record(m, FIELDS[fld][1], self.setter_intent(m, fld, old, new, "direct", self.owner, **extra), rec)
         self.applied(m, fld, new)
         return rec
+
+    def set_and_undo(self, m: Market, fld: str, there: Any) -> tuple[Receipt, Receipt]:
+        """A->B->A: set a field, then at once set it back (two transactions, intent undo "there" then "back")."""
+        back = self.read_old(m, fld)
+        first = self.set_direct(m, fld, there, undo="there")
+        return first, self.set_direct(m, fld, back, undo="back", undoes=first.tx_hash)
 
     def plan_bulk(self, n: int) -> dict[str, list[Chunk]]:
         """Choose n trades now (rng, bookkeeping), grouped per chain into blocks of at most BULK_CHUNK."""

@@ -4,6 +4,11 @@ One JSON object per line (`truth.jsonl`): the action's kind, chain, its intent (
 simulator chose, e.g. the new fee, the inference mode, the chosen lag) and the receipt facts (tx hash,
 block, block hash, status, every log's index, emitter and topic0). Nothing here comes from ogwatch's
 own decoding, so tests can hold the store against it.
+
+Setter records (fee_set, fee_destination_set, min_shares_set, setter_reverted, setter_inner_reverted) also
+state in ``intent["expected"]`` what a fee monitor should find per node capability (traces, events,
+undone_before_reading, state_beyond_window, state -> "tx" | "block" | "range" | "as_state" | "invisible" |
+"never"); the rules and the order they apply in are in devnet/scenario_markets_expect.py.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Each level runs on a fresh world behind fault proxies that filter what the nodes can do: a first reading
 after deployment; a fee set and undone between two readings (A->B->A); the whole market scenario (every
 path of change, reverted setters, the upgrade); 200 trades without any change; a tick that finds nothing new.
+The precision each level should find comes from the ground truth (every setter record's intent "expected",
+devnet/scenario_markets_expect.py); the readings' coverage rows only say which interval holds a change and
+how far back the node kept state then.
 """
 
 from __future__ import annotations
@@ -13,9 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
-from eth_utils import to_checksum_address
 
 from collectors import runner
 from collectors.engine import Engine
@@ -28,34 +29,22 @@ from devnet.scenario_markets import MarketScenario
 from devnet.truth import Truth, read
 from store.db import Store
 from tests.engine_helpers import world_config
+from tests.fee_truth import (
+    CHAINS,
+    LEVELS,
+    PCT,
+    REVERTED_KINDS,
+    Level,
+    changes,
+    expected,
+    markets,
+    norm,
+    row_key,
+    table_rows,
+    word,
+)
 
 pytestmark = pytest.mark.devnet
-
-PCT = 10**16
-CHAINS = ("bsc", "base_sepolia", "base")
-SETTER_KINDS = {"fee_set", "fee_destination_set", "min_shares_set"}
-REVERTED_KINDS = {"setter_reverted", "setter_inner_reverted"}
-
-
-@dataclass(frozen=True)
-class Level:
-    """What the node offers (through the proxy) and whether the log engine indexes setter events first."""
-
-    name: str
-    faults: Faults
-    traces: bool
-    events: bool = False
-    window: int | None = None
-
-
-LEVELS = [
-    Level("full", Faults(), traces=True),
-    Level("no_traces", Faults(hide_traces=True), traces=False),
-    Level("no_traces_window_128", Faults(hide_traces=True, state_window=128), traces=False, window=128),
-    Level("no_traces_window_3", Faults(hide_traces=True, state_window=3), traces=False, window=3),
-    Level("no_traces_with_events", Faults(hide_traces=True), traces=False, events=True),
-]
-
 
 @dataclass
 class Run:
@@ -69,21 +58,6 @@ class Run:
     again: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     counts_before_again: tuple[int, ...] = ()
     counts_after_again: tuple[int, ...] = ()
-
-
-def _markets(w: world.World, key: str) -> list[tuple[str, str]]:
-    return [(c.address, c.kind) for c in w.dep.contracts if c.chain == key and c.kind in
-            ("twinfun_market", "twinfun_docs_market", "friendtech_market")]
-
-
-def _rows(path: Path, table: str) -> list[dict[str, Any]]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        cur = con.execute(f"SELECT * FROM {table}")  # noqa: S608 - a table name from this file
-        names = [d[0] for d in cur.description or []]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    finally:
-        con.close()
 
 
 def _counts(store: Store) -> tuple[int, ...]:
@@ -107,7 +81,7 @@ class Rig:
             self.proxies[key] = FaultProxy(self.w.chains[key].url, level.faults).start()
         self.store = Store(self.path, serve=False)
         self.collectors = {key: FeeStateCollector(self.store, RpcPool([p.url]), self.w.chains[key].chain_id,
-                                                  _markets(self.w, key), confirmations=0)
+                                                  markets(self.w, key), confirmations=0)
                            for key, p in self.proxies.items()}
         self.engines: list[Engine] = []
         if level.events:
@@ -137,9 +111,8 @@ def _play(level: Level, tmp: Path) -> Run:
         sc = MarketScenario(rig.w.chains, rig.w.dep, truth, random.Random(11))
         eoa, docs = sc.markets["twin_eoa"], sc.markets["twin_docs"]
         aba_from = truth.count
-        for m, there, back in ((eoa, 45 * PCT // 10, 3 * PCT), (docs, 1 * PCT, 0)):  # A->B->A within one tick
-            sc.set_direct(m, "protocolFeePercent", there)
-            sc.set_direct(m, "protocolFeePercent", back)
+        for m, there in ((eoa, 45 * PCT // 10), (docs, 1 * PCT)):  # A->B->A within one tick
+            sc.set_and_undo(m, "protocolFeePercent", there)
         aba_to = truth.count
         rig.tick()
         sc.setup()
@@ -156,7 +129,7 @@ def _play(level: Level, tmp: Path) -> Run:
         rig.close()
     records = list(read(tmp / "truth.jsonl"))
     run.truth, run.aba = records, records[aba_from:aba_to]
-    run.rows, run.coverage = _rows(rig.path, "fee_changes"), _rows(rig.path, "fee_watch_coverage")
+    run.rows, run.coverage = table_rows(rig.path, "fee_changes"), table_rows(rig.path, "fee_watch_coverage")
     return run
 
 
@@ -167,82 +140,13 @@ def played(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     yield level, _play(level, tmp_path_factory.mktemp(level.name))
 
 
-# ---- the expectation, from the ground truth ----------------------------------------------------------
-
-def _norm(fld: str, value: Any) -> str:
-    return to_checksum_address(value) if fld == "protocolFeeDestination" else str(int(value))
-
-
-@dataclass(frozen=True)
-class Change:
-    """A truth record of a successful setter change, normalized."""
-
-    chain_id: int
-    market: str
-    field: str
-    old: str
-    new: str
-    block: int
-    tx: str
-    path: str
-    actor: str
-    via: str | None
-    emits_event: bool
-
-
-def _changes(truth: list[dict[str, Any]]) -> list[Change]:
-    out = []
-    for r in truth:
-        if r["kind"] in SETTER_KINDS and r["status"] == 1:
-            i = r["intent"]
-            out.append(Change(r["chain_id"], i["market"], i["field"], _norm(i["field"], i["old"]),
-                              _norm(i["field"], i["new"]), r["block"], r["tx"], i["path"], i["actor"], i["via"],
-                              bool(i["emits_event"])))
-    return out
-
-
-def _exact(level: Level, c: Change) -> bool:
-    return level.traces or (level.events and c.emits_event)
-
-
-def expected(level: Level, run: Run) -> set[tuple[Any, ...]]:
-    """(market, field, old, new, block, block_from, precision) of every row the level should find."""
-    out: set[tuple[Any, ...]] = set()
-    changes = _changes(run.truth)
-    for cov in run.coverage:
-        inside = [c for c in changes if c.chain_id == cov["chain_id"]
-                  and cov["block_from"] <= c.block <= cov["block_number"]]
-        groups: dict[tuple[str, str], list[Change]] = {}
-        for c in inside:
-            groups.setdefault((c.market, c.field), []).append(c)
-        for (market, fld), group in groups.items():
-            if _exact(level, group[0]):
-                out |= {(market, fld, c.old, c.new, c.block, c.block, "tx") for c in group}
-                continue
-            if group[0].old == group[-1].new:
-                continue  # undone before the reading: invisible to state alone
-            values = [group[0].old, *(c.new for c in group)]
-            assert len(set(values)) == len(values), "bisection finds every change only without repeated values"
-            oldest = cov["state_from"] if cov["state_from"] is not None else -1
-            early = [c for c in group if c.block <= oldest]
-            if early and early[0].old != early[-1].new:
-                out.add((market, fld, early[0].old, early[-1].new, oldest, cov["block_from"], "range"))
-            out |= {(market, fld, c.old, c.new, c.block, c.block, "block") for c in group if c.block > oldest}
-    return out
-
-
-def _key(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (row["address"], row["field"], row["old"], row["new"], row["block_number"], row["block_from"],
-            row["precision"])
-
-
 # ---- the tests ---------------------------------------------------------------------------------------------
 
 def test_every_change_found_with_the_level_s_precision(played: tuple[Level, Run]) -> None:
     level, run = played
-    got = [_key(r) for r in run.rows]
+    got = [row_key(r) for r in run.rows]
     assert len(got) == len(set(got))
-    want = expected(level, run)
+    want = expected(level, run.truth, run.coverage)
     assert set(got) == want
     precisions = {r["precision"] for r in run.rows}
     if level.traces:
@@ -255,9 +159,11 @@ def test_every_change_found_with_the_level_s_precision(played: tuple[Level, Run]
 
 def test_tx_precision_names_the_transaction_and_its_path(played: tuple[Level, Run]) -> None:
     level, run = played
-    by_tx = {(c.market, c.field, c.tx): c for c in _changes(run.truth)}
+    by_tx = {(c.market, c.field, c.tx): c for c in changes(run.truth)}
     exact = [r for r in run.rows if r["precision"] == "tx"]
-    assert bool(exact) == (level.traces or level.events)
+    tx_in_truth = {c.tx for c in changes(run.truth) if word(level, c.expected, undone=False, beyond=False) == "tx"}
+    assert bool(exact) == bool(tx_in_truth) == (level.traces or level.events)
+    assert {r["tx_hash"] for r in exact} == tx_in_truth
     for r in exact:
         c = by_tx[(r["address"], r["field"], r["tx_hash"])]
         assert r["block_number"] == r["block_from"] == c.block
@@ -275,7 +181,7 @@ def test_tx_precision_names_the_transaction_and_its_path(played: tuple[Level, Ru
 
 def test_block_precision_suggests_the_transaction(played: tuple[Level, Run]) -> None:
     level, run = played
-    by_block = {(c.market, c.field, c.block): c for c in _changes(run.truth)}
+    by_block = {(c.market, c.field, c.block): c for c in changes(run.truth)}
     for r in (r for r in run.rows if r["precision"] == "block"):
         c = by_block[(r["address"], r["field"], r["block_number"])]
         assert r["tx_hash"] is None and r["detected_by"] == "state+history" and r["block_from"] == r["block_number"]
@@ -298,10 +204,13 @@ def test_range_precision_says_why(played: tuple[Level, Run]) -> None:
 def test_a_change_undone_within_a_tick(played: tuple[Level, Run]) -> None:
     level, run = played
     assert [r["intent"]["market_name"] for r in run.aba] == ["twin_eoa"] * 2 + ["twin_docs"] * 2
+    assert [r["intent"]["undo"] for r in run.aba] == ["there", "back"] * 2
+    assert [r["intent"]["undoes"] for r in run.aba[1::2]] == [r["tx"] for r in run.aba[::2]]
     found = {r["tx_hash"] for r in run.rows}
     for rec in run.aba:
-        seen = level.traces or (level.events and rec["intent"]["emits_event"])
-        assert (rec["tx"] in found) == seen, rec["intent"]
+        w = word(level, rec["intent"]["expected"], undone=True, beyond=False)
+        assert w == ("tx" if level.traces or (level.events and rec["intent"]["emits_event"]) else "invisible")
+        assert (rec["tx"] in found) == (w == "tx"), rec["intent"]
         cov = next(c for c in run.coverage if c["chain_id"] == rec["chain_id"]
                    and c["block_from"] <= rec["block"] <= c["block_number"])
         if level.traces:
@@ -312,13 +221,15 @@ def test_a_change_undone_within_a_tick(played: tuple[Level, Run]) -> None:
 
 
 def test_reverted_setters_change_nothing(played: tuple[Level, Run]) -> None:
-    _level, run = played
+    level, run = played
     reverted = [r for r in run.truth if r["kind"] in REVERTED_KINDS]
     assert {r["kind"] for r in reverted} == REVERTED_KINDS
     assert {r["status"] for r in reverted if r["kind"] == "setter_reverted"} == {0}
     for rec in reverted:
         i = rec["intent"]
-        attempted = _norm(i["field"], i["attempted"])
+        assert {word(level, i["expected"], undone=u, beyond=b) for u in (False, True) for b in (False, True)} \
+            == {"never"}, "the truth states: never a change"
+        attempted = norm(i["field"], i["attempted"])
         assert not [r for r in run.rows if r["address"] == i["market"] and r["field"] == i["field"]
                     and (r["new"] == attempted or r["tx_hash"] == rec["tx"] or r["block_number"] == rec["block"])]
 
@@ -327,7 +238,7 @@ def test_busy_range_without_changes_and_idempotence(played: tuple[Level, Run]) -
     _level, run = played
     assert set(run.busy) == set(CHAINS) and all(v == [] for v in run.busy.values())
     busy_ticks = [c for c in run.coverage if c["block_from"] < c["block_number"] and not any(
-        c["block_from"] <= ch.block <= c["block_number"] for ch in _changes(run.truth) if ch.chain_id == c["chain_id"])]
+        c["block_from"] <= ch.block <= c["block_number"] for ch in changes(run.truth) if ch.chain_id == c["chain_id"])]
     assert busy_ticks, "the 200 trades were read in a tick of their own"
     assert all(v == [] for v in run.again.values())
     assert run.counts_after_again == run.counts_before_again
@@ -347,7 +258,7 @@ def test_a_node_that_refuses_more_than_it_claims(tmp_path: Path) -> None:
             pool = RpcPool([proxy.url])
             pool.capabilities = {"traces": True, "debug_trace": True, "state_depth": None, "max_batch": 100,
                                  "block_timestamps_in_logs": False}
-            col = FeeStateCollector(store, pool, w.chains["bsc"].chain_id, _markets(w, "bsc"), confirmations=0)
+            col = FeeStateCollector(store, pool, w.chains["bsc"].chain_id, markets(w, "bsc"), confirmations=0)
             col.tick()
             sc = MarketScenario(w.chains, w.dep, Truth(tmp_path / "truth.jsonl"), random.Random(5))
             eoa = sc.markets["twin_eoa"]
@@ -376,7 +287,7 @@ def test_waits_for_the_log_engine_s_events(tmp_path: Path) -> None:
         with Store(path, serve=False) as store:
             engines = runner.engines(world_config(w, path), store, networks=["bsc"], sources=["fees"])
             col = FeeStateCollector(store, RpcPool([w.chains["bsc"].url]), w.chains["bsc"].chain_id,
-                                    _markets(w, "bsc"), confirmations=0)
+                                    markets(w, "bsc"), confirmations=0)
 
             def index() -> None:
                 for e in engines:

@@ -40,14 +40,15 @@ def _norm(fld: str, value: Any) -> str:
 
 
 def _truth(snapshot: Path) -> tuple[set[tuple[Any, ...]], list[int]]:
-    """(chain, market, field, old, new, block, tx) of every successful setter change of an event-emitting
-    market, and the blocks of all successful setter changes."""
+    """(chain, market, field, old, new, block, tx) of every successful setter change the truth expects found at
+    tx precision from setter events (intent expected.events), and the blocks of all successful setter changes."""
     want, blocks = set(), []
     for r in read(snapshot / TRUTH_FILE):
         if r["kind"] in SETTER_KINDS and r["status"] == 1:
             i = r["intent"]
             blocks.append(int(r["block"]))
-            if i["emits_event"]:
+            assert i["expected"]["events"] == ("tx" if i["emits_event"] else "as_state"), i
+            if i["expected"]["events"] == "tx":
                 want.add((r["chain_id"], i["market"], i["field"], _norm(i["field"], i["old"]),
                           _norm(i["field"], i["new"]), int(r["block"]), r["tx"]))
     return want, sorted(blocks)
