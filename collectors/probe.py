@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from collectors import abis
+from collectors.crosscheck import survey
 from collectors.rpc import RpcClient, RpcError
 from ogwatch.config import Config, Contract, Network
 from ogwatch.secrets import MissingSecret, reveal
@@ -63,6 +64,9 @@ def check_network(key: str, net: Network, contracts: list[Contract]) -> Iterator
             yield f"{key}: {exc}"
         except (TypeError, ValueError):
             yield f"{key}: {rpc.shown_url} answered eth_chainId with something that is not a hex number"
+    if net.cross_checked and len(urls) >= 2:  # the URLs against each other, as the collectors will compare them
+        verdict = survey([RpcClient(u, timeout=10) for u in urls], net.confirmations, net.cross_check_max_lag)
+        yield from (f"{key}: RPC cross-check: {p}" for p in verdict.problems if not p.startswith("cannot"))
 
 
 def _selected(cfg: Config, only: list[str] | None) -> Iterator[tuple[str, Network]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from collectors import crosscheck
 from collectors.engine import Engine, Target
 from collectors.fee_control import FeeControlCollector, watched_markets
 from collectors.fee_state import FeeStateCollector
@@ -46,10 +47,17 @@ def pools(cfg: Config, networks: list[str]) -> dict[str, RpcPool]:
 
 def engines(cfg: Config, store: Store, networks: list[str] | None = None,
             sources: list[str] | None = None, shared: dict[str, RpcPool] | None = None) -> list[Engine]:
-    """Engines for the targets, sharing one RPC pool per network."""
+    """Engines for the targets, sharing one RPC pool per network (and its cross-check, with 2+ URLs)."""
     ts = targets(cfg, networks, sources)
     by_net = shared if shared is not None else pools(cfg, sorted({t.network for t in ts}))
-    return [Engine(store, by_net[t.network], t, span=cfg.networks[t.network].span_blocks) for t in ts]
+    return [_engine(store, by_net[t.network], t, cfg.networks[t.network].span_blocks,
+                    crosscheck.guard(cfg, store, t.network, by_net[t.network])) for t in ts]
+
+
+def _engine(store: Store, pool: RpcPool, t: Target, span: int, guard: crosscheck.CrossCheck | None) -> Engine:
+    if guard is None:  # one URL (or cross-checking off): the plain engine, nothing added to its tick
+        return Engine(store, pool, t, span=span)
+    return crosscheck.CheckedEngine(store, pool, t, span=span, guard=guard)
 
 
 @dataclass
@@ -60,9 +68,12 @@ class FeeJob:
     state: FeeStateCollector
     control: FeeControlCollector
     confirmations: int
+    guard: crosscheck.CrossCheck | None = None  # with 2+ URLs: no state read while they disagree
 
     def tick(self) -> int:
         """One pass; returns how many fee changes were found."""
+        if self.guard is not None and self.guard.limit() == crosscheck.HOLD:
+            return 0  # the URLs disagree on the chain (collectors/crosscheck.py): read nothing until they agree
         changes = self.state.tick()
         if self.state.events_checkpoint() is None:
             return len(changes)  # no admin_events indexed yet: evaluating now would count none of them
@@ -80,5 +91,6 @@ def fee_jobs(cfg: Config, store: Store, shared: dict[str, RpcPool]) -> list[FeeJ
             continue
         pairs = [(m.address, m.kind) for m in markets]
         out.append(FeeJob(key, FeeStateCollector(store, shared[key], net.chain_id, pairs, net.confirmations),
-                          FeeControlCollector(store, shared[key], net.chain_id, markets), net.confirmations))
+                          FeeControlCollector(store, shared[key], net.chain_id, markets), net.confirmations,
+                          crosscheck.guard(cfg, store, key, shared[key])))
     return out

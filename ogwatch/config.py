@@ -73,6 +73,10 @@ class Network(_Strict):
     span_blocks: int = Field(default=2000, ge=1, le=1_000_000)
     # A local devnet restarts with a new genesis: forget its data instead of refusing (never on real chains).
     reset_on_new_genesis: bool = False
+    # Compare heads and block hashes across the URLs before indexing (collectors/crosscheck.py);
+    # unset: on when the network has two or more URLs. A URL's head may trail the highest by max_lag blocks.
+    cross_check_heads: bool | None = None
+    cross_check_max_lag: int = Field(default=5, ge=0, le=1_000_000)
     # Optional verification and validator sources (off when empty).
     walrus_aggregator_url: str = ""  # Walrus aggregator: GET {url}/v1/blobs/{blob_id} gives a batch's tree dump
     cometbft_url: str = ""           # CometBFT RPC: GET {url}/validators?height=&page=&per_page=
@@ -89,6 +93,18 @@ class Network(_Strict):
     @classmethod
     def _envs(cls, names: list[str]) -> list[str]:
         return [_env_name(n) for n in names]
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Network:
+        if self.cross_check_heads and len(self.rpc_urls) + len(self.rpc_url_env) < 2:
+            raise ValueError("cross_check_heads = true needs at least two RPC URLs (rpc_urls and rpc_url_env)")
+        return self
+
+    @property
+    def cross_checked(self) -> bool:
+        """Whether heads are cross-checked across the URLs (explicit, or two or more URLs)."""
+        urls = len(self.rpc_urls) + len(self.rpc_url_env)
+        return urls >= 2 if self.cross_check_heads is None else self.cross_check_heads
 
 
 class Contract(_Strict):

@@ -250,3 +250,11 @@ def test_abi_mismatch_is_one_line_and_non_zero(misfit_chain) -> None:
     out = misfit_chain["out"]
     errors = [ln for ln in out.stderr.splitlines() if ln.startswith("ogwatch: ")]
     assert out.returncode == 1 and len(errors) == 1 and "ABI" in errors[0]
+
+
+@pytest.mark.parametrize("command", [("collect", "--network", "base"), ("run",), ("check",)])
+def test_cross_check_with_one_url_is_refused(seeded, command) -> None:
+    one = f'rpc_urls = ["{seeded["url"]}"]'
+    line = run_bad(seeded, seeded["text"].replace(one, one + "\ncross_check_heads = true"), *command)
+    assert line == (f"ogwatch: {seeded['dir'] / 'bad.toml'}: networks.base: cross_check_heads = true needs at "
+                    "least two RPC URLs (rpc_urls and rpc_url_env)")

@@ -17,6 +17,7 @@ from alerts.rules import (
     fee_hike,
     fee_queued,
     merkle_mismatch,
+    rpc_disagreement,
     settlement_lag,
     settlement_stall,
     stale_data,
@@ -45,6 +46,7 @@ RULES: list[Rule] = [
     concentration.RULE,
     collector_failing.RULE,
     stale_data.RULE,
+    rpc_disagreement.RULE,
 ]
 BY_NAME = {r.name: r for r in RULES}
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from alerts.model import Finding
 from alerts.rules.base import Rule, RuleContext
+from alerts.rules.rpc_disagreement import COLLECTOR as CROSSCHECK
 
 NAME = "collector_failing"
 
@@ -16,6 +17,8 @@ def evaluate(ctx: RuleContext) -> list[Finding]:
     """Every failing or lagging collector, by its latest tick."""
     out = []
     for r in ctx.query("collector_health_latest").to_dict("records"):
+        if r["collector"] == CROSSCHECK:  # the RPC cross-check's rounds: rule rpc_disagreement
+            continue
         lag = None if pd.isna(r["lag_blocks"]) else int(r["lag_blocks"])
         failing = not bool(r["ok"])
         lagging = lag is not None and lag > int(ctx.params["max_lag_blocks"])

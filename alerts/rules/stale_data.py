@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from alerts.model import Finding
 from alerts.rules.base import Rule, RuleContext, as_time
+from alerts.rules.rpc_disagreement import COLLECTOR as CROSSCHECK
 
 NAME = "stale_data"
 
@@ -14,6 +15,8 @@ def evaluate(ctx: RuleContext) -> list[Finding]:
     """Every collector whose last success is too old (or that never succeeded)."""
     out = []
     for r in ctx.query("collector_health_latest").to_dict("records"):
+        if r["collector"] == CROSSCHECK:  # the RPC cross-check's rounds: rule rpc_disagreement
+            continue
         last = as_time(r["last_success"])
         age = None if last is None else (ctx.now - last).total_seconds()
         if age is not None and age <= float(ctx.params["max_age_seconds"]):

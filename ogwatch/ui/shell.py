@@ -103,6 +103,8 @@ def health_strip(f: Filters) -> None:
     c3.metric("Lag (blocks)", _count(df["lag_blocks"].max()),
               help="Head minus indexed block, worst collector (n/a while every last tick failed).")
     c4.metric("Errors (1 h)", f"{int(df['errors_1h'].sum())}", help="Failed collector ticks in the last hour.")
+    for problem in df[(df["collector"] == "rpc_crosscheck") & ~df["ok"].astype(bool)]["error"].dropna():
+        box.error(f"**RPC cross-check:** {problem}")  # URLs disagree or lag (collectors/crosscheck.py)
 
 
 def _count(value: object) -> str:
