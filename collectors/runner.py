@@ -90,7 +90,9 @@ def fee_jobs(cfg: Config, store: Store, shared: dict[str, RpcPool]) -> list[FeeJ
         if not markets or key not in shared:
             continue
         pairs = [(m.address, m.kind) for m in markets]
-        out.append(FeeJob(key, FeeStateCollector(store, shared[key], net.chain_id, pairs, net.confirmations),
+        state = FeeStateCollector(store, shared[key], net.chain_id, pairs, net.confirmations,
+                                  from_creation=net.fee_history_from_creation)
+        out.append(FeeJob(key, state,
                           FeeControlCollector(store, shared[key], net.chain_id, markets), net.confirmations,
                           crosscheck.guard(cfg, store, key, shared[key])))
     return out

@@ -77,6 +77,9 @@ class Network(_Strict):
     # unset: on when the network has two or more URLs. A URL's head may trail the highest by max_lag blocks.
     cross_check_heads: bool | None = None
     cross_check_max_lag: int = Field(default=5, ge=0, le=1_000_000)
+    # A market's first fee reading is compared with its state at creation (when the node keeps that state),
+    # so changes made before ogwatch first looked are found too (collectors/fee_state_origin.py).
+    fee_history_from_creation: bool = False
     # Optional verification and validator sources (off when empty).
     walrus_aggregator_url: str = ""  # Walrus aggregator: GET {url}/v1/blobs/{blob_id} gives a batch's tree dump
     cometbft_url: str = ""           # CometBFT RPC: GET {url}/validators?height=&page=&per_page=

@@ -97,3 +97,18 @@ def test_first_reading_finds_the_truth_s_changes_since_creation(runs: dict[str, 
         assert rows and {r["precision"] for r in rows} == {"block"}
         assert len(rows) < len(changes) - len(undone)
         assert all("older than the node's state window: changes before block" in c["note"] for c in coverage)
+
+
+def test_the_network_switch_reaches_the_fee_jobs(devnet_world, tmp_path: Path) -> None:
+    """`fee_history_from_creation` in a network's config turns `from_creation` on for that network only."""
+    import tomllib
+
+    from collectors import runner
+    from ogwatch.config import parse
+
+    raw = tomllib.loads(devnet_world.config_toml(str(tmp_path / "s.duckdb")))
+    raw["networks"]["bsc"]["fee_history_from_creation"] = True
+    cfg = parse(raw)
+    with Store(tmp_path / "s.duckdb", serve=False) as store:
+        jobs = runner.fee_jobs(cfg, store, runner.pools(cfg, list(cfg.networks)))
+    assert {j.network: j.state.from_creation for j in jobs} == {key: key == "bsc" for key in CHAINS}
