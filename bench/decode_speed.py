@@ -1,7 +1,9 @@
 """Decode speed: web3 `process_log`, `eth_abi.decode` and ogwatch's decoders on the same in-memory logs.
 
 Builds N Twin.fun Trade logs (static: our word slicing) and M ModelInferenceEvent logs (nested tuples:
-our eth_abi path), decodes each set three ways and prints logs/s and the ratios measured in this run.
+our eth_abi path), decodes each set three ways and prints logs/s and the ratios measured in this run; then
+ogwatch's two ways to Arrow tables: rows (`decode_logs` + `to_arrow`) and the engine's `decode_span` from
+JSON-RPC logs (static events column by column).
 
     .venv/bin/python -m bench.decode_speed [--trades 50000] [--inferences 10000]
 """
@@ -19,8 +21,9 @@ from hexbytes import HexBytes
 from web3 import Web3
 
 from collectors import abis
-from collectors.decode import RawLog, decode_logs
+from collectors.decode import RawLog, decode_logs, to_arrow
 from collectors.decode_core import canonical_type
+from collectors.decode_span import decode_span
 from collectors.events import EVENTS, EventSpec
 
 MARKET = "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707"
@@ -72,6 +75,13 @@ def _web3_log(log: RawLog) -> dict[str, Any]:
             "logIndex": log["log_index"]}
 
 
+def _json_log(log: RawLog) -> dict[str, Any]:
+    """The log as eth_getLogs returns it (what the engine's decode_span takes)."""
+    return {"address": log["address"].lower(), "topics": log["topics"], "data": log["data"],
+            "blockNumber": hex(log["block_number"]), "blockHash": log["block_hash"], "transactionHash": log["tx_hash"],
+            "transactionIndex": hex(log["tx_index"]), "logIndex": hex(log["log_index"])}
+
+
 def _rate(fn: Callable[[], object], n: int) -> float:
     start = time.perf_counter()
     fn()
@@ -82,10 +92,13 @@ def measure(label: str, spec: EventSpec, logs: list[RawLog]) -> dict[str, float]
     """logs/s of the three decoders on one set of logs."""
     event = getattr(Web3().eth.contract(abi=abis.load(spec.abi_file)).events, spec.name)()
     w3_logs, types, n = [_web3_log(lg) for lg in logs], _body_types(spec), len(logs)
+    json_logs, stamps = [_json_log(lg) for lg in logs], {lg["block_number"]: lg["block_ts"] or 0 for lg in logs}
     rates = {
         "web3 process_log": _rate(lambda: [event.process_log(lg) for lg in w3_logs], n),
         "eth_abi.decode": _rate(lambda: [decode(types, bytes.fromhex(lg["data"][2:])) for lg in logs], n),
         "ogwatch decode_logs": _rate(lambda: decode_logs(logs), n),
+        "ogwatch rows + Arrow": _rate(lambda: [to_arrow(t, rows, 1) for t, rows in decode_logs(logs)[0].items()], n),
+        "ogwatch decode_span": _rate(lambda: decode_span(json_logs, stamps, 1), n),
     }
     tables, errors = decode_logs(logs)
     assert not errors and sum(map(len, tables.values())) == n
@@ -93,6 +106,8 @@ def measure(label: str, spec: EventSpec, logs: list[RawLog]) -> dict[str, float]
     for name, rate in rates.items():
         print(f"  {name:<20} {rate:>10,.0f} logs/s   x{rate / rates['web3 process_log']:.1f} vs web3")
     print(f"  ogwatch / eth_abi.decode: x{rates['ogwatch decode_logs'] / rates['eth_abi.decode']:.2f}")
+    print(f"  decode_span (to Arrow) / decode_logs + to_arrow: "
+          f"x{rates['ogwatch decode_span'] / rates['ogwatch rows + Arrow']:.2f}")
     return rates
 
 

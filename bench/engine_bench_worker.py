@@ -12,8 +12,8 @@ JOB.json says what to do and where to write the result (JSON):
   ``ticks`` times mine one empty block on ``network`` and time one ``Engine.tick()`` (CPU with
   ``time.process_time``, wall with ``time.perf_counter``).
 
-``phases = true`` wraps the engine's collaborators (RPC log and header fetches, log conversion, decoding,
-Arrow table building, store transactions) with timers and records how much each raised the peak RSS.
+``phases = true`` wraps the engine's collaborators (RPC log and header fetches, decoding to
+Arrow tables, store transactions) with timers and records how much each raised the peak RSS.
 ``cprofile`` names a file to dump cProfile stats to. Neither is on in the timed runs.
 """
 
@@ -32,7 +32,7 @@ from typing import Any
 
 import requests
 
-from collectors import decode, engine_pipeline, fetch, runner
+from collectors import decode_columns, decode_span, engine_pipeline, fetch, runner
 from collectors.engine import Engine
 from collectors.pool import RpcPool
 from collectors.probe import network_urls
@@ -104,9 +104,9 @@ class Phases:
         self.wrap(engine_pipeline.Writer, "_wait", "main thread waits for the writer")
         self.wrap(fetch, "get_logs", "rpc eth_getLogs (HTTP + JSON parse)")
         self.wrap(fetch, "headers", "rpc block headers")
-        self.wrap(Engine, "_with_timestamps", "to RawLog (hex to int, checksum)")
-        self.wrap(decode, "decode_logs", "decode (ABI)")
-        self.wrap(Engine, "_frames", "rows to Arrow tables")
+        self.wrap(decode_span, "decode_span", "decode logs to Arrow tables")
+        self.wrap(decode_columns, "decode_static", "of which static events column by column")
+        self.wrap(decode_span, "_per_log", "of which events log by log (ABI, rows, Arrow)")
         self.wrap(chainwrite, "write_span", "store write_span (INSERT)")
         self.wrap(Engine, "_capabilities", "capability detection")
         self.wrap_transactions()

@@ -86,6 +86,14 @@ def _run(spec: EventSpec, logs: list[RawLog]) -> tuple[list[Row], list[DecodeErr
     return rows, errors
 
 
+def spec_for(topic0: str, topic_count: int) -> EventSpec | None:
+    """The registered event of a topic0 (any case) with this many topics, if any."""
+    return _index()[0].get((topic0.lower(), topic_count))
+
+
+unmatched, run_spec = _unmatched, _run  # for collectors.decode_span, which groups JSON-RPC logs itself
+
+
 def decode_logs(logs: Iterable[RawLog]) -> tuple[dict[str, list[Row]], list[DecodeError]]:
     """Rows per table for every log that fits a registered event, and a DecodeError for each that does not."""
     exact = _index()[0]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypedDict
 
@@ -45,6 +46,17 @@ class RawLog(TypedDict):
     address: str
     topics: list[str]
     data: str
+
+
+@dataclass(frozen=True)
+class WordsPlan:
+    """A static event's layout: topic count, data words, the row's constants, and per column (name, ABI type,
+    topic index or 0 for data, data word index)."""
+
+    n_topics: int
+    n_words: int
+    base: Row
+    words: tuple[tuple[str, str, int, int], ...]
 
 
 class BadLog(ValueError):
@@ -240,10 +252,12 @@ def static_decoder(event: dict[str, Any], names: dict[str, str], columns: Sequen
     _mapped(event, names)
     base = _base(event, columns, consts or {})
     plan: list[tuple[str, str, str, int, int, Callable[[Row, str, str], None]]] = []
+    words: list[tuple[str, str, int, int]] = []
     n_topics, n_words = 1, 0
     for p in event["inputs"]:
         col, abi_type = names[p["name"]], _exact_as_u256(p["type"], names[p["name"]], columns)
         at = 0 if p["indexed"] else 2 + 64 * n_words
+        words += [(col, abi_type, n_topics if p["indexed"] else 0, n_words)] if col else []
         if col:  # the two hot types are inlined below; the rest call their converter
             plan.append((abi_type if abi_type in ("uint256", "address") else "", col, col + "_f",
                          n_topics if p["indexed"] else 0, at, word_converter(abi_type)))
@@ -286,6 +300,8 @@ def static_decoder(event: dict[str, Any], names: dict[str, str], columns: Sequen
                 post(row)
             out.append(row)
         return out
+    if post is None:  # what collectors.decode_columns needs to decode these logs column by column
+        decode.words = WordsPlan(n_topics, n_words, base, tuple(words))  # type: ignore[attr-defined]
     return decode
 
 

@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pyarrow as pa
-
-from collectors import capabilities, decode, fetch
+from collectors import capabilities, decode_span, fetch
 from collectors.engine_pipeline import Fetched, Prefetcher, Writer, fetch_span
 from collectors.pool import RpcPool
 from ogwatch.errors import OgwatchError
@@ -159,7 +157,6 @@ class Engine:
         self._adapt(f.splits, f.raw)
         if f.hi < target:  # the node serves the next span while this one is decoded and written
             ahead.start(self.pool, self.t.addresses, self.t.topics, f.hi + 1, min(target, f.hi + self.span))
-        logs = self._with_timestamps(f.raw, f.timestamps)
         if f.raw and self.pool.capabilities and not self.pool.capabilities["block_timestamps_in_logs"] \
                 and "blockTimestamp" in f.raw[0]:
             self.pool.capabilities["block_timestamps_in_logs"] = True
@@ -169,14 +166,11 @@ class Engine:
                 self._store_capabilities(cur, caps)
                 return 0
             writer.submit(record)
-        f.raw.clear()  # the answers' dicts are not needed past here: free them before decoding (bounded memory)
-        tables, errors = decode.decode_logs(logs)
+        decoded = decode_span.decode_span(f.raw, f.timestamps, self.t.chain_id, consume=True)  # frees f.raw
         new_cp = Checkpoint(self.t.source, self.t.chain_id, genesis, f.hi, f.ends[f.hi]["hash"])
-        blocks = self._blocks(logs, f.ends)
-        keys = [(lg["block_number"], lg["log_index"]) for lg in logs]
-        distinct = all(a < b for a, b in zip(keys, keys[1:], strict=False))  # chain order: no key twice
-        frames, n_logs = self._frames(tables), len(logs)
-        del logs, tables, keys  # only the Arrow tables go on to the writer
+        blocks = self._blocks(decoded.blocks, f.ends)
+        frames, n_logs, errors, distinct = decoded.frames, decoded.logs, decoded.errors, decoded.distinct
+        del decoded  # only the Arrow tables go on to the writer
 
         def write(cur: Any) -> int:
             chainwrite.write_span(cur, new_cp, frames, blocks, distinct=distinct)
@@ -205,19 +199,13 @@ class Engine:
             grow = 2.0 if weight == 0 else min(2.0, TARGET_LOGS_PER_SPAN / weight)
             self.span = min(self.max_span, max(self.span + 1, int(self.span * grow)))
 
-    def _with_timestamps(self, raw: list[dict[str, Any]], ts: dict[int, int]) -> list[decode.RawLog]:
-        return [fetch.raw_log(lg, int(lg["blockTimestamp"], 16) if "blockTimestamp" in lg
-                              else ts[int(lg["blockNumber"], 16)]) for lg in raw]
-
     @staticmethod
-    def _blocks(logs: list[decode.RawLog], ends: dict[int, dict[str, Any]]) -> list[tuple[int, str, str, int]]:
+    def _blocks(logged: dict[int, tuple[str, int | None]],
+                ends: dict[int, dict[str, Any]]) -> list[tuple[int, str, str, int]]:
         out = {n: (n, h["hash"], h["parentHash"], int(h["timestamp"], 16)) for n, h in ends.items()}
-        for lg in logs:  # parent hash unknown for log blocks: empty string, never used for continuity
-            out.setdefault(lg["block_number"], (lg["block_number"], lg["block_hash"], "", lg["block_ts"] or 0))
+        for n, (hsh, ts) in logged.items():  # parent hash unknown for log blocks: empty string, never used
+            out.setdefault(n, (n, hsh, "", ts or 0))
         return sorted(out.values())
-
-    def _frames(self, tables: dict[str, list[dict[str, Any]]]) -> dict[str, pa.Table]:
-        return {table: decode.to_arrow(table, rows, self.t.chain_id) for table, rows in tables.items() if rows}
 
     def _decode_errors(self, cur: Any, errors: list[Any]) -> None:
         for e in errors:
