@@ -142,15 +142,59 @@ def rate_at(steps: list[Step], position: Position) -> tuple[int | None, str]:
 NO_RATE_BEFORE = "unknown: no rate known before the first step"
 
 
+def _columns(frame: pd.DataFrame | None, names: tuple[str, ...]) -> tuple[int, dict[str, list[Any]]]:
+    """(rows, name -> the column as a list of plain values); a missing column reads as None in every row."""
+    if frame is None or frame.empty:
+        return 0, {c: [] for c in names}
+    n = len(frame)
+    return n, {c: frame[c].tolist() if c in frame else [None] * n for c in names}
+
+
+def _positions(frame: pd.DataFrame | None) -> tuple[int, list[tuple[int, str]], list[Position]]:
+    """(rows, (chain_id, address lowercased) per row, position per row) of a trades frame."""
+    n, c = _columns(frame, ("chain_id", "address", "block_number", "tx_index", "log_index"))
+    pos = [(int(b), int(t), int(lg)) for b, t, lg in zip(c["block_number"], c["tx_index"], c["log_index"],
+                                                         strict=True)]
+    cache: dict[tuple[Any, Any], tuple[int, str]] = {}
+    markets = []
+    for ch, ad in zip(c["chain_id"], c["address"], strict=True):
+        market = cache.get((ch, ad))
+        if market is None:
+            market = cache[(ch, ad)] = (int(ch), str(ad).lower())
+        markets.append(market)
+    return n, markets, pos
+
+
+def _rate_table(steps: list[Step]) -> list[tuple[int | None, str]]:
+    """`rate_at`'s answer for a position with i steps strictly before it, for i = 0 .. len(steps)."""
+    first: tuple[int | None, str] = ((steps[0].old, f"old of {steps[0].source}")
+                                     if steps and steps[0].old is not None else (None, NO_RATE_BEFORE))
+    after: list[tuple[int | None, str]] = [(s.rate, s.source) if s.rate is not None
+                                           else (None, f"unknown: {s.source}") for s in steps]
+    return [first, *after]
+
+
+def _rates(timeline: Timeline, markets: list[tuple[int, str]], positions: list[Position],
+           field: str) -> list[tuple[int | None, str]]:
+    """`rate_at` of one fee for every trade: a bisect per trade on each market's step positions, computed once."""
+    found = {m: timeline.get((m[0], m[1], field), []) for m in set(markets)}
+    starts = {m: [s.position for s in steps] for m, steps in found.items()}
+    tables = {m: _rate_table(steps) for m, steps in found.items()}
+    if len(found) == 1:
+        sp, table = next(iter(starts.values())), next(iter(tables.values()))
+        return [table[bisect.bisect_left(sp, p)] for p in positions]
+    return [tables[m][bisect.bisect_left(starts[m], p)] for m, p in zip(markets, positions, strict=True)]
+
+
 def needs_history(trades: pd.DataFrame, timeline: Timeline) -> dict[tuple[int, str], int]:
     """(chain_id, address lowercased) -> block of the first trade whose rate nothing before it gives."""
+    n, markets, positions = _positions(trades)
     out: dict[tuple[int, str], int] = {}
-    for t in _records(trades):
-        market = (int(t["chain_id"]), str(t["address"]).lower())
-        if market in out:
-            continue
-        pos = (int(t["block_number"]), int(t["tx_index"]), int(t["log_index"]))
-        if any(rate_at(timeline.get((*market, f), []), pos)[1] == NO_RATE_BEFORE for f in FEE_FIELDS):
+    if not n:
+        return out
+    protocol, subject = (_rates(timeline, markets, positions, f) for f in FEE_FIELDS)
+    for market, pos, a, b in zip(markets, positions, protocol, subject, strict=True):
+        if market not in out and NO_RATE_BEFORE in (a[1], b[1]):
             out[market] = pos[0]
     return out
 
@@ -198,15 +242,6 @@ def expected_fee(eth_amount: int, pct: int) -> int:
     return eth_amount * pct // WAD
 
 
-def _verdict(eth: int, pct: int | None, charged: int) -> tuple[str, int | None]:
-    if eth == 0:
-        return "n/a", None
-    if pct is None:
-        return "unknown-rate", None
-    want = expected_fee(eth, pct)
-    return ("ok" if want == charged else "mismatch"), want
-
-
 def _overall(verdicts: list[str]) -> str:
     for v in ("mismatch", "unknown-rate", "ok"):
         if v in verdicts:
@@ -214,30 +249,43 @@ def _overall(verdicts: list[str]) -> str:
     return "n/a"
 
 
-def _check_one(t: dict[str, Any], timeline: Timeline) -> dict[str, Any]:
-    pos = (int(t["block_number"]), int(t["tx_index"]), int(t["log_index"]))
-    eth = int(str(t["eth_amount"]))
-    row: dict[str, Any] = {k: t.get(k) for k in ("chain_id", "block_number", "tx_index", "log_index", "tx_hash",
-                                                 "address", "event", "is_buy")}
-    row["eth_amount"] = str(eth)
-    for field, prefix in FEE_PREFIX.items():
-        pct, source = rate_at(timeline.get((int(t["chain_id"]), str(t["address"]).lower(), field), []), pos)
-        charged = int(str(t[f"{prefix}_eth_amount"]))
-        verdict, want = _verdict(eth, pct, charged)
-        row |= {f"{prefix}_rate": None if pct is None else str(pct), f"{prefix}_rate_source": source,
-                f"{prefix}_expected": None if want is None else str(want), f"{prefix}_charged": str(charged),
-                f"{prefix}_verdict": verdict}
-    row["verdict"] = _overall([row["protocol_verdict"], row["subject_verdict"]])
-    return row
+CHECK_COLUMNS = ["chain_id", "block_number", "tx_index", "log_index", "tx_hash", "address", "event", "is_buy",
+                 "eth_amount"] + [f"{p}_{c}" for p in FEE_PREFIX.values()
+                                  for c in ("rate", "rate_source", "expected", "charged", "verdict")] + ["verdict"]
+_PASSED = ("chain_id", "block_number", "tx_index", "log_index", "tx_hash", "address", "event", "is_buy")
+
+
+_OVERALL = {(a, b): _overall([a, b]) for a in ("ok", "mismatch", "n/a", "unknown-rate")
+            for b in ("ok", "mismatch", "n/a", "unknown-rate")}
+
+
+def _fee_columns(eths: list[int], charged: list[int], rates: list[tuple[int | None, str]]) -> list[list[Any]]:
+    """Rate text, source, expected text, charged text and verdict of one fee, as five columns."""
+    pcts = [r[0] for r in rates]
+    want = [None if e == 0 or p is None else e * p // WAD for e, p in zip(eths, pcts, strict=True)]
+    verdicts = ["n/a" if e == 0 else "unknown-rate" if p is None else "ok" if w == c else "mismatch"
+                for e, p, w, c in zip(eths, pcts, want, charged, strict=True)]
+    return [[None if p is None else str(p) for p in pcts], [r[1] for r in rates],
+            [None if w is None else str(w) for w in want], list(map(str, charged)), verdicts]
 
 
 def check_trades(trades: pd.DataFrame, timeline: Timeline) -> pd.DataFrame:
-    """One row per trade: each fee's rate (and source), expected and charged (exact text), and verdict."""
-    rows = [_check_one(t, timeline) for t in _records(trades)]
-    columns = ["chain_id", "block_number", "tx_index", "log_index", "tx_hash", "address", "event", "is_buy",
-               "eth_amount"] + [f"{p}_{c}" for p in FEE_PREFIX.values()
-                                for c in ("rate", "rate_source", "expected", "charged", "verdict")] + ["verdict"]
-    return pd.DataFrame(rows, columns=columns)
+    """One row per trade: each fee's rate (and source), expected and charged (exact text), and verdict.
+
+    Column-wise: the frame's columns are read once as plain values, each fee's rates are bisected on step
+    positions computed once per market, and the checks run over whole columns of Python ints (uint256 products
+    need them; expected = eth_amount * rate // 10**18 exactly, as before).
+    """
+    n, markets, positions = _positions(trades)
+    _, c = _columns(trades, (*_PASSED, "eth_amount", "protocol_eth_amount", "subject_eth_amount"))
+    eths = [int(str(v)) for v in c["eth_amount"]]
+    cols: list[list[Any]] = [c[k] for k in _PASSED] + [list(map(str, eths))]
+    for field, prefix in FEE_PREFIX.items():
+        charged = [int(str(v)) for v in c[f"{prefix}_eth_amount"]]
+        cols += _fee_columns(eths, charged, _rates(timeline, markets, positions, field) if n else [])
+    protocol_verdict, subject_verdict = cols[len(_PASSED) + 5], cols[len(_PASSED) + 10]
+    cols.append([_OVERALL[(a, b)] for a, b in zip(protocol_verdict, subject_verdict, strict=True)])
+    return pd.DataFrame(list(zip(*cols, strict=True)), columns=CHECK_COLUMNS)
 
 
 def hikes(steps: list[Step]) -> list[tuple[Step, int]]:
@@ -252,30 +300,34 @@ def hikes(steps: list[Step]) -> list[tuple[Step, int]]:
     return out
 
 
-def _hike_rows(t: dict[str, Any], key: Key, found: list[tuple[Step, int]], n_blocks: int) -> list[dict[str, Any]]:
-    pos = (int(t["block_number"]), int(t["tx_index"]), int(t["log_index"]))
+HIKE_COLUMNS = ["chain_id", "block_number", "tx_index", "log_index", "tx_hash", "address", "field", "hike_block",
+                "hike_source", "old", "new", "hike", "blocks_since"]
+
+
+def _hike_rows(pos: Position, tx_hash: Any, address: Any, key: Key, found: list[tuple[Step, int]],
+               n_blocks: int) -> list[tuple[Any, ...]]:
     rows = []
     for s, old in found:
         since = pos[0] - s.position[0]
         if s.position < pos and since <= n_blocks:
-            rows.append({"chain_id": key[0], "block_number": pos[0], "tx_index": pos[1], "log_index": pos[2],
-                         "tx_hash": t.get("tx_hash"), "address": t["address"], "field": key[2],
-                         "hike_block": s.position[0], "hike_source": s.source, "old": str(old), "new": str(s.rate),
-                         "hike": str(int(s.rate or 0) - old), "blocks_since": since})
+            rows.append((key[0], pos[0], pos[1], pos[2], tx_hash, address, key[2], s.position[0], s.source, str(old),
+                         str(s.rate), str(int(s.rate or 0) - old), since))
     return rows
 
 
 def after_hike(trades: pd.DataFrame, timeline: Timeline, n_blocks: int) -> pd.DataFrame:
     """Trades executed within n_blocks after a fee increase on their market, one row per (trade, hike)."""
-    found = {k: hikes(v) for k, v in timeline.items()}
-    rows = []
-    for t in _records(trades):
+    found = {k: h for k, h in ((k, hikes(v)) for k, v in timeline.items()) if h}
+    n, markets, positions = _positions(trades)
+    _, c = _columns(trades, ("tx_hash", "address"))
+    rows: list[tuple[Any, ...]] = []
+    for i in range(n if found else 0):
+        chain_id, address = markets[i]
         for field in FEE_FIELDS:
-            key = (int(t["chain_id"]), str(t["address"]).lower(), field)
-            rows += _hike_rows(t, key, found.get(key, []), n_blocks)
-    columns = ["chain_id", "block_number", "tx_index", "log_index", "tx_hash", "address", "field", "hike_block",
-               "hike_source", "old", "new", "hike", "blocks_since"]
-    return pd.DataFrame(rows, columns=columns)
+            key = (chain_id, address, field)
+            if key in found:
+                rows += _hike_rows(positions[i], c["tx_hash"][i], c["address"][i], key, found[key], n_blocks)
+    return pd.DataFrame(rows, columns=HIKE_COLUMNS)
 
 
 __all__ = ["END", "NO_RATE_BEFORE", "Step", "Timeline", "after_hike", "check_trades", "expected_fee", "hikes",

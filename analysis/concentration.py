@@ -1,7 +1,8 @@
 """Concentration metrics over weights per participant (voting power, TEEs run, inferences settled).
 
-Pure functions, no I/O. Weights are non-negative numbers per identifier; comparisons against thresholds
-are exact (`fractions.Fraction`), so a tie at exactly 1/3 of the total never counts as "more than 1/3".
+Pure functions, no I/O. Weights are non-negative numbers per identifier. Every computation is exact: the
+weights are scaled to integers over one common denominator (a float is a dyadic rational), so a tie at exactly
+1/3 of the total never counts as "more than 1/3", and each float returned is the correctly rounded exact ratio.
 
 - Nakamoto coefficient at a threshold t: the fewest participants whose combined weight is **strictly
   greater** than t x total (1/3: enough to halt BFT consensus; 1/2 and 2/3: enough to control it).
@@ -15,6 +16,7 @@ A zero (or empty) total is "no data": `metrics` returns None, never a row of zer
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -42,46 +44,61 @@ class Metrics:
     top3: float                      # share of the three largest, 0..1
 
 
-def _exact(weights: Iterable[float | int]) -> list[Fraction]:
-    out = []
-    for w in weights:
-        f = Fraction(w)
-        if f < 0:
+def _ratio(w: float | int) -> tuple[int, int]:
+    """A weight as an exact (numerator, denominator): floats are dyadic rationals, so nothing is rounded."""
+    if isinstance(w, int):
+        return int(w), 1
+    if isinstance(w, float):
+        return w.as_integer_ratio()
+    f = Fraction(w)
+    return f.numerator, f.denominator
+
+
+def _scaled(weights: Iterable[float | int]) -> tuple[list[int], int]:
+    """Weights as integers over one common denominator: every sum, comparison and ratio below is exact."""
+    values = list(weights)
+    pairs = [_ratio(w) for w in values]
+    for (num, _den), w in zip(pairs, values, strict=True):
+        if num < 0:
             raise ValueError(f"negative weight {w}")
-        out.append(f)
-    return out
+    den = 1
+    for d in {d for _n, d in pairs}:
+        den = math.lcm(den, d)
+    return [n * (den // d) for n, d in pairs], den
 
 
 def shares(weights: Mapping[str, float | int]) -> dict[str, float] | None:
     """Each participant's share of the total (summing to 1); None when the total is zero."""
-    exact = dict(zip(weights, _exact(weights.values()), strict=True))
-    total = sum(exact.values(), Fraction(0))
+    ints, _den = _scaled(list(weights.values()))
+    total = sum(ints)
     if total == 0:
         return None
-    return {k: float(v / total) for k, v in exact.items()}
+    return {k: v / total for k, v in zip(weights, ints, strict=True)}
 
 
-def nakamoto(weights: Iterable[float | int], threshold: Fraction) -> int | None:
-    """The fewest participants whose weight together is strictly greater than threshold x total."""
-    ordered = sorted(_exact(weights), reverse=True)
-    total = sum(ordered, Fraction(0))
-    if total == 0:
-        return None
-    acc = Fraction(0)
-    for k, w in enumerate(ordered, start=1):
+def _nakamoto_sorted(desc: list[int], total: int, threshold: Fraction) -> int | None:
+    """Nakamoto over integer weights sorted largest first: acc > t x total, i.e. acc x q > p x total."""
+    p, q = threshold.numerator, threshold.denominator
+    acc = 0
+    for k, w in enumerate(desc, start=1):
         acc += w
-        if acc > threshold * total:
+        if acc * q > p * total:
             return k
     return None  # only for threshold >= 1: nobody can exceed the whole
 
 
+def nakamoto(weights: Iterable[float | int], threshold: Fraction) -> int | None:
+    """The fewest participants whose weight together is strictly greater than threshold x total."""
+    ints, _den = _scaled(weights)
+    total = sum(ints)
+    return None if total == 0 else _nakamoto_sorted(sorted(ints, reverse=True), total, threshold)
+
+
 def hhi(weights: Iterable[float | int]) -> float | None:
     """Herfindahl-Hirschman index: sum of squared percent shares, 0..10,000; None when the total is zero."""
-    exact = _exact(weights)
-    total = sum(exact, Fraction(0))
-    if total == 0:
-        return None
-    return float(sum(((100 * w / total) ** 2 for w in exact), Fraction(0)))
+    ints, _den = _scaled(weights)
+    total = sum(ints)
+    return None if total == 0 else 10_000 * sum(w * w for w in ints) / (total * total)
 
 
 def band(value: float, bands: Sequence[float] = DEFAULT_BANDS) -> str:
@@ -90,47 +107,58 @@ def band(value: float, bands: Sequence[float] = DEFAULT_BANDS) -> str:
     return BAND_NAMES[2] if value > high else BAND_NAMES[1] if value > low else BAND_NAMES[0]
 
 
+def _gini_sorted(asc: list[int], total: int) -> float:
+    """Gini of integer weights sorted smallest first: (2 x sum(i x w_i) - (n + 1) x total) / (n x total)."""
+    n = len(asc)
+    ranked = sum(i * w for i, w in enumerate(asc, start=1))
+    return (2 * ranked - (n + 1) * total) / (n * total)
+
+
 def gini(weights: Iterable[float | int]) -> float | None:
     """Gini coefficient over every participant given (zeros count); None when the total is zero."""
-    ordered = sorted(_exact(weights))
-    n, total = len(ordered), sum(ordered, Fraction(0))
-    if total == 0:
-        return None
-    ranked = sum((i * w for i, w in enumerate(ordered, start=1)), Fraction(0))
-    return float(2 * ranked / (n * total) - Fraction(n + 1, n))
+    ints, _den = _scaled(weights)
+    total = sum(ints)
+    return None if total == 0 else _gini_sorted(sorted(ints), total)
 
 
 def lorenz(weights: Iterable[float | int]) -> list[tuple[float, float]]:
     """Lorenz curve points (population share, weight share), from (0, 0) to (1, 1); [] when the total is zero."""
-    ordered = sorted(_exact(weights))
-    n, total = len(ordered), sum(ordered, Fraction(0))
+    ordered = sorted(_scaled(weights)[0])
+    n, total = len(ordered), sum(ordered)
     if total == 0:
         return []
-    points, acc = [(0.0, 0.0)], Fraction(0)
+    points, acc = [(0.0, 0.0)], 0
     for i, w in enumerate(ordered, start=1):
         acc += w
-        points.append((i / n, float(acc / total)))
+        points.append((i / n, acc / total))
     return points
 
 
 def top_share(weights: Iterable[float | int], k: int) -> float | None:
     """Share of the k largest participants; None when the total is zero."""
-    ordered = sorted(_exact(weights), reverse=True)
-    total = sum(ordered, Fraction(0))
-    return None if total == 0 else float(sum(ordered[:k], Fraction(0)) / total)
+    ordered = sorted(_scaled(weights)[0], reverse=True)
+    total = sum(ordered)
+    return None if total == 0 else sum(ordered[:k]) / total
 
 
 def metrics(weights: Mapping[str, float | int], bands: Sequence[float] = DEFAULT_BANDS) -> Metrics | None:
-    """Every metric of one set of weights; None ("no data") when the total is zero."""
+    """Every metric of one set of weights; None ("no data") when the total is zero.
+
+    The weights are scaled once to integers over a common denominator and sorted once; each float returned
+    is the correctly rounded value of the exact ratio (Python's int / int), as `float(Fraction)` gives.
+    """
     values = list(weights.values())
-    h = hhi(values)
-    if h is None:
+    ints, den = _scaled(values)
+    total = sum(ints)
+    if total == 0:
         return None
-    naka = {name: nakamoto(values, t) for name, t in THRESHOLDS.items()}
-    return Metrics(total=float(sum(_exact(values), Fraction(0))), count=sum(1 for v in values if v > 0),
+    desc = sorted(ints, reverse=True)
+    h = 10_000 * sum(w * w for w in ints) / (total * total)
+    naka = {name: _nakamoto_sorted(desc, total, t) for name, t in THRESHOLDS.items()}
+    return Metrics(total=total / den, count=sum(1 for v in values if v > 0),
                    participants=len(values), nakamoto={k: v for k, v in naka.items() if v is not None},
-                   hhi=h, band=band(h, bands), gini=gini(values) or 0.0,
-                   top1=top_share(values, 1) or 0.0, top3=top_share(values, 3) or 0.0)
+                   hhi=h, band=band(h, bands), gini=_gini_sorted(desc[::-1], total) or 0.0,
+                   top1=desc[0] / total or 0.0, top3=sum(desc[:3]) / total or 0.0)
 
 
 # ---- entities -------------------------------------------------------------------------------------
@@ -160,11 +188,12 @@ class EntityMap:
 
 def group(weights: Mapping[str, float | int], entities: EntityMap) -> dict[str, float]:
     """Sum the weights per entity (exactly, then as float)."""
-    out: dict[str, Fraction] = {}
-    for identifier, w in weights.items():
+    ints, den = _scaled(list(weights.values()))
+    out: dict[str, int] = {}
+    for identifier, w in zip(weights, ints, strict=True):
         entity = entities.resolve(identifier)[0]
-        out[entity] = out.get(entity, Fraction(0)) + Fraction(w)
-    return {k: float(v) for k, v in out.items()}
+        out[entity] = out.get(entity, 0) + w
+    return {k: v / den for k, v in out.items()}
 
 
 def replay(changes: Iterable[tuple[int, str, str, float | int | None]],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -10,14 +11,11 @@ import streamlit as st
 from ogwatch.ui import concentration_charts as cc
 from ogwatch.ui import concentration_data as cd
 from ogwatch.ui import data, shell
+from ogwatch.ui import decentralization_data as dd
 from ogwatch.ui import evidence as ev
+from store.errors import StoreError
 
 VIEWS = {"per_entity": "per entity (config grouping)", "per_identifier": "per identifier (address)"}
-
-
-def run(name: str, **params: Any) -> pd.DataFrame:
-    """Named queries through the dashboard's cache (the Runner of concentration_data)."""
-    return data.query(name, **params).df
 
 
 def metric_row(prefix: str, m: dict[str, Any] | None) -> None:
@@ -80,15 +78,14 @@ def layers(summary: dict[str, Any], view: str) -> None:
         measure("Validator", "Voting power per validator", lay["validators"], view, "validators")
 
 
-def trends(cfg: Any, f: shell.Filters, view: str) -> None:
-    """Nakamoto and HHI after every change of each layer."""
+def trends(frames: dict[str, pd.DataFrame], view: str) -> None:
+    """Nakamoto and HHI after every change of each layer (at most cd.TREND_POINTS points per line)."""
     st.subheader("Trends")
     want = "entity" if view == "per_entity" else "identifier"
     left, mid, right = st.columns(3)
-    for col, df, title, key in ((left, cd.tee_trend(cfg, run, f.chain_id), "Active TEEs per operator", "t_tee"),
-                                (mid, cd.work_trend(cfg, run, f.chain_id), "Settled inferences (cumulative)",
-                                 "t_work"),
-                                (right, cd.validator_trend(cfg, run, f.chain_id), "Validator power", "t_val")):
+    for col, df, title, key in ((left, frames["tee"], "Active TEEs per operator", "t_tee"),
+                                (mid, frames["work"], "Settled inferences (cumulative)", "t_work"),
+                                (right, frames["validators"], "Validator power", "t_val")):
         part = df[df["view"] == want] if not df.empty else df
         if part.empty:
             col.info(f"No history yet for {title.lower()}.")
@@ -165,6 +162,11 @@ def _in_window(df: pd.DataFrame, f: shell.Filters) -> pd.DataFrame:
     return df[times.isna() | (times >= pd.Timestamp(f.since))]
 
 
+def _csv(df: pd.DataFrame) -> Callable[[], str]:
+    """A table's CSV, built when its download button is clicked (not on every render)."""
+    return lambda: df.to_csv(index=False)
+
+
 def changes(f: shell.Filters) -> None:
     """Every stored change of TEEs and validators."""
     st.subheader("Changes over time")
@@ -180,10 +182,10 @@ def changes(f: shell.Filters) -> None:
     right.dataframe(val_hist.iloc[::-1].head(200)[["block_number", "source", "validator", "power", "present",
                                                    "operator_address"]]
                     if not val_hist.empty else val_hist, hide_index=True, key="validator_changes")
-    with left:
-        ev.csv_button(tee_hist, "tee_changes", "tee_changes_csv")
-    with right:
-        ev.csv_button(val_hist, "validator_changes", "validator_changes_csv")
+    for col, df, name in ((left, tee_hist, "tee_changes"), (right, val_hist, "validator_changes")):
+        if not df.empty:  # the CSV of every row is built only when the button is clicked
+            col.download_button("Download table (CSV)", _csv(df), file_name=f"{name}.csv", mime="text/csv",
+                                key=f"{name}_csv")
 
 
 f = shell.page("Decentralization", "Is a broad verification layer sitting on a narrow execution market?")
@@ -200,7 +202,12 @@ elif probe.missing or (probe.empty and vals.empty):
         "identifier and per entity. Data appears once the registry and validator collectors have run.",
     )
 else:
-    summary = cd.summary(cfg, run, f.chain_id)
+    try:
+        computed = dd.computed(f.chain_id)
+    except StoreError as exc:
+        st.error(f"Store unavailable: {exc}")
+        st.stop()
+    summary = computed["summary"]
     method_note(summary)
     view = st.radio("Count", list(VIEWS), format_func=VIEWS.__getitem__, horizontal=True, key="conc_view")
     st.dataframe(cd.comparison(summary, view), key="comparison")
@@ -208,7 +215,7 @@ else:
                                                                for k, v in summary["layers"].items()}},
                    summary, "concentration", "conc_json")
     layers(summary, view)
-    trends(cfg, f, view)
+    trends(computed, view)
     liveness(cfg, f)
     pcrs(f)
     entities(summary)

@@ -38,12 +38,15 @@ def big_table(df: pd.DataFrame, total: int, name: str, key: str, label: str,
                            .to_csv(index=False), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv")
 
 
-def lag_box(lags: pd.DataFrame) -> go.Figure:
-    """Lag per mode as boxes computed here (quartiles, whiskers at min and max): exact at any sample count."""
+BOX_COLUMNS = ("lag_min_s", "lag_q1_s", "lag_median_s", "lag_q3_s", "lag_max_s")
+
+
+def lag_box(box: pd.DataFrame) -> go.Figure:
+    """Lag per mode as boxes from the store's quartiles (whiskers at min and max): exact at any sample count."""
     fig = go.Figure()
-    present = set(lags["mode"].unique().tolist())
-    for mode in [m for m in sd.MODES if m in present]:
-        q = [float(v) for v in lags.loc[lags["mode"] == mode, "lag_s"].quantile([0, 0.25, 0.5, 0.75, 1])]
+    rows = {str(r["mode"]): r for r in box.to_dict("records")}
+    for mode in [m for m in sd.MODES if m in rows]:
+        q = [float(rows[mode][c]) for c in BOX_COLUMNS]
         fig.add_trace(go.Box(x=[mode], name=mode, lowerfence=[q[0]], q1=[q[1]], median=[q[2]], q3=[q[3]],
                              upperfence=[q[4]], boxpoints=False))
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
@@ -84,12 +87,12 @@ def show_throughput(f: shell.Filters) -> None:
 def show_lags(f: shell.Filters) -> None:
     """Lag distribution per mode, with p50/p95/max and n."""
     st.markdown("#### Lag: block time minus the TEE's signing time")
-    lags = sd.windowed("settlement_lags", f.chain_id, f.since)
-    if lags.empty:
+    box = sd.windowed("settlement_lag_box", f.chain_id, f.since)
+    if box.empty:
         st.caption("No lag samples in this time window (no individual settlement, no verified batch).")
         return
-    st.plotly_chart(lag_box(lags), key="lag_chart")
-    st.caption(f"{len(lags):,} lag samples; boxes show the quartiles, whiskers the min and max.")
+    st.plotly_chart(lag_box(box), key="lag_chart")
+    st.caption(f"{int(box['n'].sum()):,} lag samples; boxes show the quartiles, whiskers the min and max.")
     stats = sd.windowed("settlement_lag_stats", f.chain_id, f.since)
     shown = stats.assign(**{k: [sd.duration(v) for v in stats[k]] for k in ("lag_p50_s", "lag_p95_s", "lag_max_s")})
     st.dataframe(shown[["chain_id", "mode", "n", "lag_p50_s", "lag_p95_s", "lag_max_s"]], hide_index=True,
@@ -132,15 +135,21 @@ def show_blobs(f: shell.Filters) -> None:
                 "each batch's Merkle root from its tree dump.")
     cov = sd.per_chain("settlement_blob_coverage", f.chain_id)
     st.markdown(f"**Coverage:** {sd.coverage_text(cov)}.")
-    checks = sd.per_chain("settlement_blob_checks", f.chain_id)
+    checks = sd.recent_checks(f.chain_id, SHOWN_ROWS)  # the counts come from the coverage above
     if checks.empty:
         return
-    bad = checks[checks["status"] == "mismatch"]
-    if not bad.empty:
-        st.error(f"{len(bad)} batch(es) whose published tree does not prove the root settled on chain.",
+    bad = int(cov["mismatch"].sum()) if not cov.empty else 0
+    if bad:
+        st.error(f"{bad} batch(es) whose published tree does not prove the root settled on chain.",
                  icon=":material/error:")
-    big_table(checks[[c for c in ["chain_id", *CHECK_COLUMNS] if c in checks]], len(checks), "blob_checks",
-              "blob_checks", "Download table (CSV)")
+    total = int(cov["batches"].sum()) if not cov.empty else len(checks)
+    big_table(check_columns(checks), total, "blob_checks", "blob_checks", "Download table (CSV)",
+              lambda: check_columns(sd.per_chain("settlement_blob_checks", f.chain_id)))
+
+
+def check_columns(rows: pd.DataFrame) -> pd.DataFrame:
+    """The columns of the blob check table shown on the page and in its CSV."""
+    return rows[[c for c in ["chain_id", *CHECK_COLUMNS] if c in rows]]
 
 
 def list_columns(rows: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from ogwatch.ui import data, shell
 from ogwatch.ui import evidence as ev
+from ogwatch.ui import parallel_data as pdata
 from ogwatch.ui import verification_data as vd
 
 COLORS = {"VANILLA": "#d62728", "TEE": "#1f77b4", "ZKML": "#2ca02c"}
@@ -70,17 +71,15 @@ def show_headline(view: dict[str, Any]) -> None:
                                                         for m, v in s["modes"].items()) + f" [n = {s['n']:,}]")
 
 
-def show_tables(f: shell.Filters, cfg: Any) -> None:
+def show_tables(cfg: Any, models: pd.DataFrame, callers: pd.DataFrame) -> None:
     """Per-model and per-caller tables, each share with its n."""
     st.markdown("#### Per model")
-    models = vd.by_model(cfg, run, f.chain_id, f.since)
     if models.empty:
         st.caption("No inference in this selection.")
     else:
         st.dataframe(models[MODEL_COLUMNS], hide_index=True, width="stretch")
         ev.csv_button(models[MODEL_COLUMNS], "verification_models", "v_models_csv")
     st.markdown("#### Per caller")
-    callers = vd.by_caller(cfg, run, f.chain_id, f.since)
     if callers.empty:
         st.caption("No inference in this selection.")
     else:
@@ -108,7 +107,11 @@ if cov.missing or cov.error:
     explain()
     st.stop()
 bucket = st.radio("Trend bucket", ["hour", "day"], horizontal=True, key="v_bucket")
-view = vd.headline(cfg, run, f.chain_id, f.since, bucket)
+got = pdata.gather({"view": lambda: vd.headline(cfg, run, f.chain_id, f.since, bucket),  # independent reads
+                    "series": lambda: vd.series(cfg, run, f.chain_id, f.since, bucket),
+                    "models": lambda: vd.by_model(cfg, run, f.chain_id, f.since),
+                    "callers": lambda: vd.by_caller(cfg, run, f.chain_id, f.since)})
+view = got["view"]
 if view["all"]["n"] == 0:
     shell.empty_state("No inference in this selection",
                       f"Indexed so far: {view['coverage']['indexed']:,} inference logs, "
@@ -119,13 +122,13 @@ if view["all"]["n"] == 0:
     st.stop()
 show_headline(view)
 st.markdown("#### Shares over time")
-series = vd.series(cfg, run, f.chain_id, f.since, bucket)
+series = got["series"]
 scope = st.radio("Scope", ["production", "all"], horizontal=True, key="v_scope")
 if series[series["scope"] == scope].empty if not series.empty else True:
     st.caption(f"No {scope} inference with a block time in this selection.")
 else:
     st.plotly_chart(stacked(series, scope), key="v_stacked")
-show_tables(f, cfg)
+show_tables(cfg, got["models"], got["callers"])
 c = view["coverage"]
 st.caption(f"Coverage: {c['derived']:,} of {c['indexed']:,} indexed inferences have callers resolved "
            f"({c['pending']:,} pending); from traces {c['caller_from_trace']:,}, from the tx `to` "

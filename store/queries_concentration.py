@@ -285,3 +285,81 @@ register(Query(
     "As tee_work_blocks_individual, plus verified batch leaves (settlement_leaves); needs that table.",
     *_OPT,
 ))
+
+_WORK_ROWS = f"""
+        SELECT s.chain_id, s.block_number, s.tee_id FROM settlements s
+        WHERE s.event = 'IndividualSettlement' AND s.tee_id IS NOT NULL AND {_chain("s")}"""
+_LEAF_ROWS = f"""
+        UNION ALL SELECT l.chain_id, l.block_number, l.tee_id FROM settlement_leaves l WHERE {_chain("l")}"""
+
+
+def _work_trend(rows: str) -> str:
+    """Cumulative settled inferences per operator at the sampled blocks of the work history (the trend's input).
+
+    The blocks kept are those `analysis.concentration.replay(..., points)` keeps: every distinct block when there
+    are no more than $points, else the ones at round-half-even(i x (n - 1) / ($points - 1)), i < $points (the
+    same IEEE double arithmetic). Each settled inference counts at the first kept block at or after its own, and
+    at each kept block every operator seen so far gets its running total.
+    """
+    return f"""
+    WITH w AS ({rows}),
+    blocks AS (SELECT DISTINCT block_number FROM w),
+    numbered AS (SELECT block_number, row_number() OVER (ORDER BY block_number) - 1 AS idx,
+                        count(*) OVER () AS n FROM blocks),
+    picks AS (
+        SELECT DISTINCT CAST(round_even(r.range * ((c.n - 1) / greatest($points - 1, 1)), 0) AS BIGINT) AS idx
+        FROM range($points) r, (SELECT count(*) AS n FROM blocks) c
+    ),
+    kept AS (SELECT block_number FROM numbered WHERE n <= $points OR idx IN (SELECT idx FROM picks)),
+    bucketed AS (
+        SELECT k.block_number AS bucket, w.chain_id, w.tee_id, count(*) AS n
+        FROM w ASOF JOIN kept k ON w.block_number <= k.block_number GROUP BY ALL
+    ),
+    owners AS (SELECT chain_id, tee_id, arg_max(owner, block_number) AS owner FROM tee_state GROUP BY ALL),
+    per AS (
+        SELECT b.bucket, coalesce(o.owner, 'unregistered TEE ' || b.tee_id) AS ident, sum(b.n) AS n
+        FROM bucketed b LEFT JOIN owners o USING (chain_id, tee_id) GROUP BY ALL
+    ),
+    cum AS (SELECT bucket, ident, sum(n) OVER (PARTITION BY ident ORDER BY bucket) AS inferences FROM per),
+    grid AS (SELECT k.block_number, i.ident FROM kept k, (SELECT DISTINCT ident FROM per) i)
+    SELECT g.block_number, g.ident, c.inferences
+    FROM grid g ASOF JOIN cum c ON c.ident = g.ident AND g.block_number >= c.bucket
+    ORDER BY g.block_number, g.ident
+    """
+
+
+_TREND_PARAMS = {"chain_id": "int", "points": "int"}, frozenset({"chain_id"})
+
+register(Query(
+    "tee_work_trend_individual",
+    _work_trend(_WORK_ROWS),
+    "Settled inferences per operator, cumulative, at up to $points blocks evenly spread over the blocks with "
+    "settlements (IndividualSettlement teeId): the input of the work trend, aggregated here.",
+    *_TREND_PARAMS,
+))
+
+register(Query(
+    "tee_work_trend_with_leaves",
+    _work_trend(_WORK_ROWS + _LEAF_ROWS),
+    "As tee_work_trend_individual, plus verified batch leaves (settlement_leaves); needs that table.",
+    *_TREND_PARAMS,
+))
+
+register(Query(
+    "concentration_version",
+    f"""
+    SELECT (SELECT count(*) FROM validator_powers WHERE {_CHAIN}) AS validator_rows,
+           (SELECT max(block_number) FROM validator_powers WHERE {_CHAIN}) AS validator_block,
+           (SELECT count(*) FROM validator_reads WHERE {_CHAIN}) AS validator_reads,
+           (SELECT count(*) FROM tee_state WHERE {_CHAIN}) AS tee_rows,
+           (SELECT max(block_number) FROM tee_state WHERE {_CHAIN}) AS tee_block,
+           (SELECT count(*) FROM tee_registry_reads WHERE {_CHAIN}) AS tee_reads,
+           (SELECT count(*) FROM settlements WHERE {_CHAIN}) AS settlement_rows,
+           (SELECT max(block_number) FROM settlements WHERE {_CHAIN}) AS settlement_block,
+           (SELECT count(*) FROM settlement_leaves WHERE {_CHAIN}) AS leaf_rows,
+           (SELECT count(*) FROM reorgs) AS reorgs
+    """,
+    "What the decentralization page's computed frames depend on (row counts, latest blocks, reorgs): the key "
+    "under which the dashboard caches them; any new reading, settlement or rollback changes it.",
+    *_OPT,
+))

@@ -19,16 +19,19 @@ _OPT_CHAIN = frozenset({"chain_id"})
 _OPT_WINDOW = frozenset({"chain_id", "since"})
 
 # Constant SQL fragments composed at import; every value is a bound parameter.
-_SETTLED = """
-settled AS (
-    SELECT s.chain_id, s.block_number, s.log_index, s.tx_hash, s.address, s.event, s.relay_version,
+_SETTLED_COLUMNS = """s.chain_id, s.block_number, s.log_index, s.tx_hash, s.address, s.event, s.relay_version,
            CASE WHEN s.event = 'BatchSettlement' THEN 'batch' ELSE 'individual' END AS mode,
            s.tee_id, s.merkle_root, s.walrus_blob_id,
            CASE WHEN s.event = 'BatchSettlement' THEN TRY_CAST(s.batch_size AS BIGINT) ELSE 1 END AS inferences,
-           s.timestamp_int AS signer_ts,
-           coalesce(s.block_ts, epoch(b.ts)::BIGINT) AS block_ts
-    FROM settlements s LEFT JOIN blocks b ON b.chain_id = s.chain_id AND b.number = s.block_number
-    WHERE ($chain_id IS NULL OR s.chain_id = $chain_id)
+           s.timestamp_int AS signer_ts"""
+_SETTLED = """
+settled AS (  -- the block time from the event row; from `blocks` only for rows stored without it
+    SELECT """ + _SETTLED_COLUMNS + """, s.block_ts
+    FROM settlements s WHERE ($chain_id IS NULL OR s.chain_id = $chain_id) AND s.block_ts IS NOT NULL
+    UNION ALL
+    SELECT """ + _SETTLED_COLUMNS + """, epoch(b.ts)::BIGINT AS block_ts
+    FROM (SELECT * FROM settlements WHERE ($chain_id IS NULL OR chain_id = $chain_id) AND block_ts IS NULL) s
+    LEFT JOIN blocks b ON b.chain_id = s.chain_id AND b.number = s.block_number
 ),
 lags AS (
     SELECT chain_id, block_number, log_index, mode, tee_id, block_ts - signer_ts AS lag_s, 'event' AS source
@@ -38,7 +41,7 @@ lags AS (
     FROM settlement_leaves l JOIN settled st
       ON st.chain_id = l.chain_id AND st.block_number = l.block_number AND st.log_index = l.log_index
     WHERE l.timestamp_int IS NOT NULL AND st.block_ts IS NOT NULL
-)"""
+)"""  # noqa: S608 - constant SQL fragments, values bound
 _SINCE = "($since IS NULL OR to_timestamp(block_ts) >= $since)"
 
 register(Query(
@@ -133,6 +136,21 @@ register(Query(
 ))
 
 register(Query(
+    "settlement_lag_box",
+    "WITH " + _SETTLED + """
+    SELECT l.mode, count(*) AS n, min(l.lag_s)::DOUBLE AS lag_min_s, quantile_cont(l.lag_s, 0.25) AS lag_q1_s,
+           quantile_cont(l.lag_s, 0.5) AS lag_median_s, quantile_cont(l.lag_s, 0.75) AS lag_q3_s,
+           max(l.lag_s)::DOUBLE AS lag_max_s
+    FROM lags l JOIN settled s
+      ON s.chain_id = l.chain_id AND s.block_number = l.block_number AND s.log_index = l.log_index
+    WHERE """ + _SINCE.replace("block_ts", "s.block_ts") + """
+    GROUP BY l.mode ORDER BY l.mode""",  # noqa: S608 - constant SQL fragments, values bound
+    "Per mode over the selection: lag samples n, min, quartiles (linear interpolation) and max (s): the lag box "
+    "plot's input, from the same samples as settlement_lags.",
+    _WINDOW, _OPT_WINDOW,
+))
+
+register(Query(
     "settlement_lag_stats",
     "WITH " + _SETTLED + """
     SELECT l.chain_id, coalesce(l.mode, 'all') AS mode, count(*) AS n, quantile_cont(l.lag_s, 0.5) AS lag_p50_s,
@@ -205,6 +223,13 @@ register(Query(
     "Every batch settlement with its Walrus blob check: status (verified | mismatch | unavailable | unchecked), "
     "reason, rebuilt root, leaf count, on-chain proof check.",
     _CHAIN, _OPT_CHAIN,
+))
+
+register(Query(
+    "settlement_blob_checks_recent",
+    "WITH " + _SETTLED + _BATCH_CHECKS + " ORDER BY s.chain_id, s.block_number DESC, s.log_index DESC LIMIT $limit",
+    "The first `limit` rows of settlement_blob_checks (same columns and order), for pages that show only those.",
+    {**_CHAIN, "limit": "int"}, _OPT_CHAIN,
 ))
 
 register(Query(

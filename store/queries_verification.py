@@ -53,9 +53,10 @@ _MODE_COUNTS = """
 register(Query(
     "verification_modes",
     "WITH " + _BASE + """,
-    s AS (SELECT 'all' AS scope, mode, count(*) AS inferences FROM base GROUP BY mode
+    g AS (SELECT mode, count(*) AS n_all, count(*) FILTER (WHERE production) AS n_prod FROM base GROUP BY mode),
+    s AS (SELECT 'all' AS scope, mode, n_all AS inferences FROM g  -- both scopes from one scan of base
           UNION ALL
-          SELECT 'production' AS scope, mode, count(*) AS inferences FROM base WHERE production GROUP BY mode)
+          SELECT 'production' AS scope, mode, n_prod AS inferences FROM g WHERE n_prod > 0)
     SELECT scope, mode, inferences, sum(inferences) OVER (PARTITION BY scope) AS n,
            inferences / sum(inferences) OVER (PARTITION BY scope) AS share
     FROM s ORDER BY scope, mode""",  # noqa: S608 - constant SQL fragments, values bound
@@ -66,12 +67,12 @@ register(Query(
 register(Query(
     "verification_mode_series",
     "WITH " + _BASE + """,
-    b AS (SELECT date_trunc($bucket, to_timestamp(block_ts)) AS bucket, mode, production FROM base
-          WHERE block_ts IS NOT NULL),
-    s AS (SELECT bucket, 'all' AS scope, mode, count(*) AS inferences FROM b GROUP BY bucket, mode
+    g AS (SELECT date_trunc($bucket, to_timestamp(block_ts)) AS bucket, mode, count(*) AS n_all,
+                 count(*) FILTER (WHERE production) AS n_prod
+          FROM base WHERE block_ts IS NOT NULL GROUP BY ALL),
+    s AS (SELECT bucket, 'all' AS scope, mode, n_all AS inferences FROM g  -- both scopes from one scan of base
           UNION ALL
-          SELECT bucket, 'production' AS scope, mode, count(*) AS inferences FROM b WHERE production
-          GROUP BY bucket, mode)
+          SELECT bucket, 'production' AS scope, mode, n_prod AS inferences FROM g WHERE n_prod > 0)
     SELECT bucket, scope, mode, inferences, sum(inferences) OVER (PARTITION BY scope, bucket) AS n,
            inferences / sum(inferences) OVER (PARTITION BY scope, bucket) AS share
     FROM s ORDER BY scope, bucket, mode""",  # noqa: S608 - constant SQL fragments, values bound
@@ -111,20 +112,29 @@ register(Query(
 register(Query(
     "verification_coverage",
     """
-    SELECT i.chain_id, count(*) AS indexed, count(c.log_index) AS derived,
-           count(*) - count(c.log_index) AS pending,
-           count(*) FILTER (WHERE c.caller_precision = 'trace') AS caller_from_trace,
-           count(*) FILTER (WHERE c.caller_precision = 'tx_to') AS caller_from_tx_to,
-           count(c.result_log_index) AS paired_with_result,
-           count(c.workflow_log_index) AS workflow_linked,
+    WITH calls AS (  -- a semi-join on the key: the calls of indexed inferences, aggregated before any join
+        SELECT c.chain_id, count(*) AS derived,
+               count(*) FILTER (WHERE c.caller_precision = 'trace') AS caller_from_trace,
+               count(*) FILTER (WHERE c.caller_precision = 'tx_to') AS caller_from_tx_to,
+               count(c.result_log_index) AS paired_with_result,
+               count(c.workflow_log_index) AS workflow_linked
+        FROM inference_calls c SEMI JOIN inferences i
+          ON i.chain_id = c.chain_id AND i.block_number = c.block_number AND i.log_index = c.log_index
+        WHERE $chain_id IS NULL OR c.chain_id = $chain_id
+        GROUP BY c.chain_id
+    ),
+    idx AS (SELECT chain_id, count(*) AS indexed, max(block_number) AS last_block FROM inferences
+            WHERE $chain_id IS NULL OR chain_id = $chain_id GROUP BY chain_id)
+    SELECT i.chain_id, i.indexed, coalesce(c.derived, 0) AS derived, i.indexed - coalesce(c.derived, 0) AS pending,
+           coalesce(c.caller_from_trace, 0) AS caller_from_trace,
+           coalesce(c.caller_from_tx_to, 0) AS caller_from_tx_to,
+           coalesce(c.paired_with_result, 0) AS paired_with_result,
+           coalesce(c.workflow_linked, 0) AS workflow_linked,
            (SELECT count(*) FROM inference_results r WHERE r.chain_id = i.chain_id
              AND r.event = 'InferenceResultEmitted') AS workflow_results,
-           max(i.block_number) AS last_block
-    FROM inferences i
-    LEFT JOIN inference_calls c ON c.chain_id = i.chain_id AND c.block_number = i.block_number
-     AND c.log_index = i.log_index
-    WHERE $chain_id IS NULL OR i.chain_id = $chain_id
-    GROUP BY i.chain_id ORDER BY i.chain_id""",
+           i.last_block
+    FROM idx i LEFT JOIN calls c ON c.chain_id = i.chain_id
+    ORDER BY i.chain_id""",
     "How much of the indexed inference is derived: callers from traces or tx `to`, pairings, workflow links.",
     {"chain_id": "int"}, frozenset({"chain_id"}),
 ))

@@ -148,42 +148,48 @@ def validator_trend(cfg: Config, run: Runner, chain_id: int | None, source: str 
     """Metrics after each validator change (per identifier and per entity), in block order."""
     df = run("validator_history", chain_id=chain_id)
     df = df[df["source"] == source] if not df.empty else df
+    cols = [_column(df, c) for c in ("block_number", "validator", "operator_address", "power_f", "present")]
     changes = [(int(b), str(v), str(o) if o is not None and not pd.isna(o) else str(v),
                 float(p) if present else None)
-               for b, v, o, p, present in zip(df.get("block_number", []), df.get("validator", []),
-                                              df.get("operator_address", []), df.get("power_f", []),
-                                              df.get("present", []), strict=True)]
-    return _trend(cfg, changes)
+               for b, v, o, p, present in zip(*cols, strict=True)]
+    return _trend(cfg, cm.replay(changes, points=TREND_POINTS))
 
 
 def tee_trend(cfg: Config, run: Runner, chain_id: int | None) -> pd.DataFrame:
     """Metrics of active TEEs per operator after each TEE change, in block order."""
     df = run("tee_history", chain_id=chain_id)
-    changes = [(int(b), f"{r}/{t}", str(o), 1.0 if a else 0.0)
-               for b, r, t, o, a in zip(df.get("block_number", []), df.get("registry", []), df.get("tee_id", []),
-                                        df.get("owner", []), df.get("active", []), strict=True)]
-    return _trend(cfg, sorted(changes, key=lambda c: c[0]))
+    cols = [_column(df, c) for c in ("block_number", "registry", "tee_id", "owner", "active")]
+    changes = [(int(b), f"{r}/{t}", str(o), 1.0 if a else 0.0) for b, r, t, o, a in zip(*cols, strict=True)]
+    return _trend(cfg, cm.replay(sorted(changes, key=lambda c: c[0]), points=TREND_POINTS))
 
 
 def work_trend(cfg: Config, run: Runner, chain_id: int | None) -> pd.DataFrame:
-    """Metrics of settled inferences per operator, cumulative, after each block with settlements."""
+    """Metrics of settled inferences per operator, cumulative, after each block with settlements.
+
+    The store sums the work per operator at the sampled blocks (the blocks `cm.replay` keeps for
+    TREND_POINTS), so a few hundred rows cross, not one per block and TEE.
+    """
     tables = run("concentration_tables")
     with_leaves = not tables.empty and "settlement_leaves" in set(tables["table_name"])
-    df = run("tee_work_blocks_with_leaves" if with_leaves else "tee_work_blocks_individual", chain_id=chain_id)
-    totals: dict[str, float] = {}
-    changes: list[tuple[int, str, str, float | None]] = []
-    for b, tee_id, owner, n in zip(df.get("block_number", []), df.get("tee_id", []), df.get("owner", []),
-                                   df.get("inferences", []), strict=True):
-        ident = str(owner) if owner is not None and not pd.isna(owner) else f"unregistered TEE {tee_id}"
-        totals[ident] = totals.get(ident, 0.0) + float(n)
-        changes.append((int(b), ident, ident, totals[ident]))
-    return _trend(cfg, changes)
+    df = run("tee_work_trend_with_leaves" if with_leaves else "tee_work_trend_individual", chain_id=chain_id,
+             points=TREND_POINTS)
+    points: list[tuple[int, dict[str, float]]] = []
+    for b, ident, n in zip(*(_column(df, c) for c in ("block_number", "ident", "inferences")), strict=True):
+        if not points or points[-1][0] != int(b):
+            points.append((int(b), {}))
+        points[-1][1][str(ident)] = float(n)
+    return _trend(cfg, points)
 
 
-def _trend(cfg: Config, changes: list[tuple[int, str, str, float | None]]) -> pd.DataFrame:
+def _column(df: pd.DataFrame, name: str) -> list[Any]:
+    """A column as plain Python values (much faster to walk than a pandas Series); [] when absent."""
+    return df[name].tolist() if name in df else []
+
+
+def _trend(cfg: Config, points: list[tuple[int, dict[str, float]]]) -> pd.DataFrame:
     entities, bands = entity_map(cfg), cfg.concentration.hhi_bands
     rows = []
-    for block, weights in cm.replay(changes, points=TREND_POINTS):
+    for block, weights in points:
         for view, w in (("identifier", weights), ("entity", cm.group(weights, entities))):
             m = cm.metrics(w, bands)
             if m is None:

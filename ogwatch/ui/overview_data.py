@@ -20,6 +20,7 @@ from ogwatch import config as configmod
 from ogwatch.ui import alerts_data as ad
 from ogwatch.ui import concentration_data as cd
 from ogwatch.ui import fees_data as fd
+from ogwatch.ui import parallel_data as pdata
 from ogwatch.ui import settlements_data as sd
 from ogwatch.ui import verification_data as vd
 
@@ -131,9 +132,11 @@ def firing(run: Runner) -> list[dict[str, Any]]:
 
 def facts(cfg: configmod.Config, run: Runner, markets: pd.DataFrame, chain_id: int | None,
           since: datetime | None) -> dict[str, Any]:
-    """Every headline fact of the selection (the page draws these)."""
-    return {"markets": market_flags(run, markets, chain_id, since),
-            "verification": vd.headline(cfg, run, chain_id, since),
-            "settlement": settlement(run, chain_id),
-            "nakamoto": nakamoto(cfg, run, chain_id),
-            "alerts": firing(run)}
+    """Every headline fact of the selection (the page draws these), gathered concurrently (they read
+    independent named queries; see ogwatch.ui.parallel_data)."""
+    return pdata.gather({
+        "markets": lambda: market_flags(run, markets, chain_id, since),
+        "verification": lambda: vd.headline(cfg, run, chain_id, since),
+        "settlement": lambda: settlement(run, chain_id),
+        "nakamoto": lambda: nakamoto(cfg, run, chain_id),
+        "alerts": lambda: firing(run)})

@@ -33,6 +33,11 @@ def recent(chain_id: int | None, since: datetime | None, limit: int) -> pd.DataF
     return data.query("settlement_list_recent", chain_id=chain_id, since=since, limit=limit).df
 
 
+def recent_checks(chain_id: int | None, limit: int) -> pd.DataFrame:
+    """The first `limit` rows of settlement_blob_checks (settlement_blob_checks_recent; none on store trouble)."""
+    return data.query("settlement_blob_checks_recent", chain_id=chain_id, limit=limit).df
+
+
 def window_count(hourly: pd.DataFrame, total: int, since: datetime | None) -> int:
     """Settlements in the window: all of them when unbounded, else the hourly counts added up."""
     return total if since is None else int(hourly["settlements"].sum()) if not hourly.empty else 0
