@@ -81,3 +81,18 @@ def expected_keys(snapshot: Path, cfg: config.Config) -> set[tuple[int, int, str
             if (r["chain_id"], lg["address"].lower(), lg["topic0"]) in watched:
                 out.add((r["chain_id"], r["block"], r["tx"], lg["log_index"]))
     return out
+
+
+def read_rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Every row of one query on a read-only connection to a store file."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def read_count(path: Path, sql: str) -> int:
+    """The first column of a query's first row as an int (0 when there is no row), read-only."""
+    got = read_rows(path, sql)
+    return int(got[0][0]) if got else 0

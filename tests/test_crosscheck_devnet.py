@@ -42,7 +42,7 @@ from devnet.world import World
 from ogwatch import config
 from store.db import Store
 from tests.conftest import ROOT
-from tests.engine_helpers import stored_keys
+from tests.engine_helpers import read_count, read_rows, stored_keys
 
 pytestmark = pytest.mark.devnet
 ART, TWIN = "DigitalTwinSharesV1", b"\x43" * 16
@@ -124,27 +124,10 @@ def checkpoints(path: Path) -> list[tuple[Any, ...]]:
         con.close()
 
 
-def rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def table_counts(path: Path) -> dict[str, int]:
     sql = "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
-    names = [r[0] for r in rows(path, sql)]
-    return {n: count(path, f'SELECT count(*) FROM "{n}"') for n in names}  # noqa: S608
-
-
-def count(path: Path, sql: str) -> int:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        row = con.execute(sql).fetchone()
-        return int(row[0]) if row else 0
-    finally:
-        con.close()
+    names = [r[0] for r in read_rows(path, sql)]
+    return {n: read_count(path, f'SELECT count(*) FROM "{n}"') for n in names}  # noqa: S608
 
 
 def test_agreeing_urls_index_normally_and_stay_quiet(world, proxy, tmp_path) -> None:
@@ -180,7 +163,7 @@ def test_a_stale_head_within_tolerance_is_fine_beyond_it_is_reported(world, tmp_
                                                   f"behind the highest ({head(world)})")
             (f,) = got
             assert (f.severity, f.labels) == ("warning", {"chain_id": "56"}) and f"{stale.url}/v2/***" in f.summary
-    assert CANARY not in repr(rows(path, "SELECT * FROM collector_health"))
+    assert CANARY not in repr(read_rows(path, "SELECT * FROM collector_health"))
 
 
 def test_a_silent_second_url_leaves_indexing_to_the_other_and_is_reported(world, tmp_path) -> None:
@@ -223,7 +206,7 @@ def test_a_url_on_a_fork_holds_indexing_removes_nothing_and_fires(world, proxy, 
     assert checkpoints(path) == cps and stored_keys(path) == before
     after = table_counts(path)  # the fee watch's state reads waited too; only operational records grew
     assert {t for t in after if after[t] != tables.get(t)} <= {"collector_health", "node_capabilities"}
-    assert count(path, "SELECT count(*) FROM reorgs") == 0
+    assert read_count(path, "SELECT count(*) FROM reorgs") == 0
     (r,) = rounds(path)
     ours = world.chains["bsc"].rpc("eth_getBlockByNumber", hex(top), False)["hash"]
     theirs = nodes.rpc(fork, "eth_getBlockByNumber", [hex(top), False])["hash"]
@@ -244,11 +227,11 @@ def test_a_url_on_a_fork_holds_indexing_removes_nothing_and_fires(world, proxy, 
 
     unchecked = tmp_path / "unchecked.duckdb"  # the same URLs, one at a time: the fork looks like a reorg
     index(cfg_for(world, unchecked, [fork.url, world.urls["bsc"]], cross_check_heads=False), unchecked, fees=True)
-    assert count(unchecked, "SELECT count(*) FROM reorgs") == 1
+    assert read_count(unchecked, "SELECT count(*) FROM reorgs") == 1
     assert not stored_keys(unchecked) >= before
     new_owner = world.dep.accounts["trader_5"].lower()  # the fork's owner: believed only without the check
     owners = "SELECT DISTINCT lower(owner) FROM market_control WHERE owner IS NOT NULL"
-    assert (new_owner,) in rows(unchecked, owners) and (new_owner,) not in rows(path, owners)
+    assert (new_owner,) in read_rows(unchecked, owners) and (new_owner,) not in read_rows(path, owners)
 
 
 def test_the_scheduler_holds_and_alerts_on_a_fork(world, proxy, fork, tmp_path) -> None:
@@ -276,5 +259,5 @@ def test_the_scheduler_holds_and_alerts_on_a_fork(world, proxy, fork, tmp_path) 
             proc.wait(timeout=60)
     assert "RPC cross-check: hashes differ" in log.read_text()
     assert checkpoints(path) == cps and stored_keys(path) == before
-    assert count(path, "SELECT count(*) FROM reorgs") == 0
-    assert rows(path, "SELECT rule, severity, status FROM alerts") == [("rpc_disagreement", "critical", "firing")]
+    assert read_count(path, "SELECT count(*) FROM reorgs") == 0
+    assert read_rows(path, "SELECT rule, severity, status FROM alerts") == [("rpc_disagreement", "critical", "firing")]

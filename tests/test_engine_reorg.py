@@ -9,7 +9,7 @@ import pytest
 
 from devnet import world as worldmod
 from devnet.chain import Chain
-from tests.engine_helpers import backfill, world_config
+from tests.engine_helpers import backfill, read_count, world_config
 
 pytestmark = pytest.mark.devnet
 TWIN = b"\x42" * 16
@@ -42,15 +42,6 @@ def _orphans(path, ch: Chain) -> list[tuple[int, str]]:
     return [(n, h) for n, h in rows if ch.rpc("eth_getBlockByNumber", hex(n), False)["hash"] != h]
 
 
-def _count(path, sql: str) -> int:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        row = con.execute(sql).fetchone()
-        return int(row[0]) if row else 0
-    finally:
-        con.close()
-
-
 @pytest.mark.parametrize(("depth", "confirmations", "beyond"), [(6, 0, True), (6, 3, True), (2, 3, False)])
 def test_reorg(market_world, tmp_path, depth, confirmations, beyond) -> None:
     w = market_world
@@ -63,23 +54,23 @@ def test_reorg(market_world, tmp_path, depth, confirmations, beyond) -> None:
     path = tmp_path / "r.duckdb"
     cfg = world_config(w, path, confirmations=confirmations)
     backfill(cfg, path)
-    before = _count(path, "SELECT count(*) FROM trades")
+    before = read_count(path, "SELECT count(*) FROM trades")
     assert ch.rpc("evm_revert", snap)
     _trades(ch, m, list(reversed(traders)), [3] * depth)  # same height, different blocks
     _trades(ch, m, traders[:1], [1])  # and one more, so the new chain is longer
     backfill(cfg, path)
 
-    reorgs = _count(path, "SELECT count(*) FROM reorgs")
+    reorgs = read_count(path, "SELECT count(*) FROM reorgs")
     if beyond:
         assert reorgs == 1
-        assert _count(path, "SELECT max(fork_block) FROM reorgs") == fork_block
+        assert read_count(path, "SELECT max(fork_block) FROM reorgs") == fork_block
     else:  # the reorg stayed inside the confirmation depth: nothing indexed was touched
         assert reorgs == 0
     assert not _orphans(path, ch), "rows from the abandoned fork are still stored"
     head = int(ch.head()["number"], 16)
     want = len(ch.rpc("eth_getLogs", {"fromBlock": "0x0", "toBlock": hex(head - confirmations), "address": m,
                                       "topics": [[TRADE_TOPIC]]}))
-    assert _count(path, "SELECT count(*) FROM trades") == want
+    assert read_count(path, "SELECT count(*) FROM trades") == want
     assert before > 0
 
 
@@ -106,7 +97,7 @@ def test_changed_genesis_is_refused_on_real_networks_and_reset_on_the_demo(tmp_p
             with pytest.raises(GenesisChanged, match="genesis .* differs .* refusing"):
                 eng.tick()
         backfill(world_config(second, path, reset_on_new_genesis=True), path)
-        assert _count(path, "SELECT count(*) FROM checkpoints") >= 1
+        assert read_count(path, "SELECT count(*) FROM checkpoints") >= 1
         assert not _orphans(path, second.chains["bsc"])
     finally:
         second.stop()

@@ -6,7 +6,6 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -14,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from bench.seed_sql import Plan
 from bench.seed_store import main, seed
 from tests.conftest import ROOT, write_config
+from tests.engine_helpers import read_count
 
 SCALE, SEED = 0.001, 7
 PAGES = sorted(re.findall(r'st\.Page\("(pages/\w+\.py)"', (ROOT / "app.py").read_text()))
@@ -28,24 +28,15 @@ def seeded(tmp_path_factory) -> tuple[Path, dict[str, int]]:
     return d, written
 
 
-def _count(path: Path, sql: str) -> int:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        row = con.execute(sql).fetchone()
-        return int(row[0]) if row else -1
-    finally:
-        con.close()
-
-
 def test_row_counts_are_the_plan(seeded) -> None:
     d, written = seeded
     plan = Plan.at(SCALE, SEED, 0)
     assert written == plan.counts()
     assert written["trades"] == 1000 and written["inferences"] == 1000
     store = d / "ogwatch.duckdb"
-    assert _count(store, "SELECT count(DISTINCT address) FROM trades") == plan.markets
-    assert _count(store, "SELECT count(DISTINCT twin_id) FROM trades") == plan.twins
-    assert _count(store, "SELECT count(*) FROM inference_calls c JOIN inferences i USING "
+    assert read_count(store, "SELECT count(DISTINCT address) FROM trades") == plan.markets
+    assert read_count(store, "SELECT count(DISTINCT twin_id) FROM trades") == plan.twins
+    assert read_count(store, "SELECT count(*) FROM inference_calls c JOIN inferences i USING "
                          "(chain_id, block_number, log_index)") == plan.inferences
 
 
@@ -54,7 +45,7 @@ def test_same_seed_same_rows(tmp_path) -> None:
     sums = []
     for name in ("a", "b"):
         seed(tmp_path / f"{name}.duckdb", SCALE, SEED, anchor, show=False)
-        sums.append(_count(tmp_path / f"{name}.duckdb",
+        sums.append(read_count(tmp_path / f"{name}.duckdb",
                            "SELECT sum(hash(trader, twin_id, eth_amount))::HUGEINT % 1000000007 FROM trades"))
     assert sums[0] == sums[1]
 
