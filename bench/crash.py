@@ -11,7 +11,8 @@ and SIGKILLs it after a random delay, until the store is at the heads and `MIN_K
 After every kill the DuckDB file must open and every table read. Then one uninterrupted `ogwatch run`
 finishes the store, and it must equal the reference row by row in every event and derived table and in
 the checkpoints (bench/crash_compare.py says what is left out: wall-clock columns, operational history;
-`KNOWN_ORDER_DEPENDENT` tables are reported, their final state compared). Exit 1 on any failure.
+`KNOWN_ORDER_DEPENDENT` tables are reported, their final state compared), and its alerts must equal the
+reference's (the rules about the monitor itself apart). Exit 1 on any failure.
 JSON in bench/results/crash.json; the working files stay in the work directory.
 """
 
@@ -166,13 +167,17 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     differ = sorted({t for r in runs for t, v in r["tables"].items() if not v["equal"]})
     failed = [f"open: {f}" for r in runs for f in r["open_failures"]]
     failed += [f"table {t} differs" for t in differ if t not in KNOWN_ORDER_DEPENDENT]
+    failed += [f"alerts differ in cycle {i}: {r['alerts'].get('example')}" for i, r in enumerate(runs)
+               if not (r["alerts"] or {}).get("equal", True)]
     return {"kills": dict(kills), "kills_total": sum(kills.values()), "cycles_run": len(runs),
             "opens_checked": sum(r["opens_checked"] for r in runs),
             "open_failures": sum(len(r["open_failures"]) for r in runs),
             "tables_compared": runs[-1]["tables_compared"], "rows_compared_per_cycle": runs[-1]["rows_compared"],
             "tables_equal_every_cycle": sum(1 for t in runs[-1]["tables"] if t not in differ),
             "known_order_dependent_differ": [t for t in differ if t in KNOWN_ORDER_DEPENDENT],
-            "alerts_equal_every_cycle": all((r["alerts"] or {}).get("equal") for r in runs), "failed": failed}
+            "alerts_equal_every_cycle": all((r["alerts"] or {}).get("equal") for r in runs),
+            "monitor_alerts_equal_every_cycle": all((r["alerts_monitor"] or {}).get("equal") for r in runs),
+            "failed": failed}
 
 
 def main() -> int:

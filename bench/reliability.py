@@ -24,6 +24,12 @@ from devnet import truth as truthmod
 from ogwatch.config import Config
 
 Key = tuple[int, int, str, int]  # chain_id, block, tx hash, log index
+# Bounded memory of `ogwatch run`. The scheduler reopens its store every 300 s (ogwatch/service.py), so its RSS
+# is a sawtooth: a slope over a stretch of it depends on where the stretch starts and ends (a stationary 30 MB
+# sawtooth "rises" at 40 MB/hour over 15 minutes). So: per full 5-minute window of the live phase after warm-up
+# (the first quarter), the lowest and highest RSS; the slope of the lows and the slope of the highs must both be
+# at most RSS_SLOPE_MAX_MB_H, over at least 3 windows. The soak before the fix rose at ~100 MB/hour.
+RSS_SLOPE_MAX_MB_H, RSS_WINDOW_S, MIN_WINDOWS = 20.0, 300.0, 3
 
 
 @dataclass
@@ -98,6 +104,27 @@ def slope_per_hour(samples: list[tuple[float, float]]) -> float:
     mx, my = sum(t for t, _ in samples) / n, sum(v for _, v in samples) / n
     den = sum((t - mx) ** 2 for t, _ in samples)
     return 0.0 if den == 0 else sum((t - mx) * (v - my) for t, v in samples) / den * 3600
+
+
+def rss_bound(rss: list[tuple[float, float]], live_s: float) -> dict[str, Any]:
+    """The bounded-memory figures of the live phase (see RSS_SLOPE_MAX_MB_H) and the verdict."""
+    windows: dict[int, tuple[float, float]] = {}
+    for t, v in rss:
+        if t < live_s:
+            lo, hi = windows.get(int(t // RSS_WINDOW_S), (v, v))
+            windows[int(t // RSS_WINDOW_S)] = (min(lo, v), max(hi, v))
+    full = [(w * RSS_WINDOW_S, lo, hi) for w, (lo, hi) in sorted(windows.items())
+            if w * RSS_WINDOW_S >= live_s / 4 and (w + 1) * RSS_WINDOW_S <= live_s]
+    lows = slope_per_hour([(t, lo) for t, lo, _ in full])
+    highs = slope_per_hour([(t, hi) for t, _, hi in full])
+    bounded = len(full) >= MIN_WINDOWS and max(lows, highs) <= RSS_SLOPE_MAX_MB_H
+    return {"rss_mb_min_max_per_5_min": [(round(t / 60), round(lo), round(hi)) for t, lo, hi in full],
+            "rss_slope_mb_per_hour_of_lows": round(lows, 1), "rss_slope_mb_per_hour_of_highs": round(highs, 1),
+            "rss_slope_mb_per_hour_last_half": round(slope_per_hour([s for s in rss if live_s / 2 <= s[0] <= live_s]),
+                                                     1),
+            "rss_bounded": bounded,
+            "rss_criterion": f"per full 5-minute window after warm-up (>= {MIN_WINDOWS}): slope of the lowest and of "
+                             f"the highest RSS <= {RSS_SLOPE_MAX_MB_H} MB/h"}
 
 
 def stored(con: duckdb.DuckDBPyConnection) -> tuple[set[Key], int]:

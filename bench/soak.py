@@ -9,8 +9,10 @@ only through a fault proxy (devnet/faultproxy.py) whose faults change every minu
 every page is rendered with AppTest in a loop. When the trickle stops the faults stay on (mixed) until
 every collector reaches the heads and the outbox is empty; then the store is held against the ground truth
 (truth.jsonl receipts) and cryo (straight from the nodes): events missing, duplicated, alerts delivered,
-none under two webhook ids; RSS slope of `ogwatch run` after warm-up, store bytes per event.
-Report on stdout, JSON in bench/results/soak.json; the working files stay in data/soak/.
+none under two webhook ids; bounded memory of `ogwatch run` (runs of 20 minutes or more: bench/reliability.py
+`rss_bound`), store bytes per event. `OGWATCH_TRACEMALLOC=<file>` in the environment makes `ogwatch run` write
+memory snapshots (ogwatch/memwatch.py). Report on stdout, JSON in bench/results/soak.json; the working files
+stay in data/soak/.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ WORK = ROOT / "data" / "soak"
 SECRET = "whsec_" + base64.b64encode(b"soak-secret-0123456789abcdef!!").decode()
 PROFILES = ("calm", "mixed", "mixed", "burst", "outage")
 WARMUP_SHARE = 0.25  # the first quarter of the live phase is warm-up for the RSS slope
+MEMORY_CHECK_MINUTES = 20.0  # shorter runs report the figures but cannot tell warm-up from growth
 
 
 def profile(name: str, seed: int) -> Faults:
@@ -245,7 +248,8 @@ def check(cfg_path: Path, world: Any, rx: rel.Receiver, sampler: Sampler, args: 
         con.close()
     want = rel.truth_keys(WORK / "truth.jsonl", cfg, cps)
     oracle = rel.cryo_keys(cfg, world.urls, cps)
-    warm = [s for s in sampler.rss if s[0] >= args.minutes * 60 * WARMUP_SHARE]
+    live_s = args.minutes * 60
+    warm = [s for s in sampler.rss if s[0] >= live_s * WARMUP_SHARE]
     size = sum(p.stat().st_size for p in (store, Path(f"{store}.wal")) if p.exists())
     return {"minutes": args.minutes, "seed": args.seed, "events_stored": len(got), "events_truth": len(want),
             "events_cryo": len(oracle), "missing_vs_truth": len(want - got), "extra_vs_truth": len(got - want),
@@ -257,6 +261,7 @@ def check(cfg_path: Path, world: Any, rx: rel.Receiver, sampler: Sampler, args: 
             "rss_mb_max": round(max(v for _, v in sampler.rss), 1) if sampler.rss else None,
             "rss_slope_mb_per_hour_after_warmup": round(rel.slope_per_hour(warm), 2), "rss_samples": len(warm),
             "rss_series_min_mb": [(round(t / 60, 1), round(v)) for t, v in sampler.rss[:: 6]],
+            **rel.rss_bound(sampler.rss, live_s), "check_memory": args.minutes >= MEMORY_CHECK_MINUTES,
             "store_bytes": size, "store_bytes_per_event": round(size / max(1, len(got)), 1),
             "store_mb_slope_per_hour_after_warmup": round(rel.slope_per_hour(
                 [s for s in sampler.store_mb if s[0] >= args.minutes * 60 * WARMUP_SHARE]), 2),
@@ -289,6 +294,8 @@ def verdict(fig: dict[str, Any]) -> list[str]:
         bad.append("alerts.undelivered")
     if not fig["converged"]:
         bad.append("not converged")
+    if fig.get("check_memory") and not fig["rss_bounded"]:
+        bad.append("rss not bounded")
     return bad
 
 

@@ -18,12 +18,15 @@ from collectors import blob_check, runner
 from collectors.concentration_jobs import concentration_jobs
 from collectors.engine import Engine
 from collectors.inference_callers import InferenceCallerJob, inference_caller_jobs
+from ogwatch import memwatch
 from ogwatch.config import Config
 from ogwatch.secrets import redact
 from store import retention
 from store.db import Store
 
 log = logging.getLogger("ogwatch.service")
+#: How often the scheduler checkpoints and reopens the store and trims the C heap (0 turns it off).
+MAINTAIN_ENV, MAINTAIN_DEFAULT_S = "OGWATCH_STORE_MAINTAIN_SECONDS", 300.0
 
 
 def heartbeat(store: Store) -> int:
@@ -72,10 +75,30 @@ def build_scheduler(cfg: Config, store: Store) -> BackgroundScheduler:
         sched.add_job(cjob.scheduled_tick, "interval", seconds=cjob.interval_s, id=f"concentration:{cjob.network}",
                       next_run_time=now)
     add_alert_jobs(sched, cfg, store, now)
+    every = float(os.environ.get(MAINTAIN_ENV, "").strip() or MAINTAIN_DEFAULT_S)
+    if every > 0:
+        sched.add_job(store_maintenance, "interval", args=[store], seconds=every, id="store:maintenance")
+    watch = memwatch.from_env(store.memory)
+    if watch is not None:
+        sched.add_job(watch.tick, "interval", seconds=watch.every_s, id="memwatch", next_run_time=now)
     if cfg.retention.enabled:
         sched.add_job(retention.prune_store, "interval", args=[store, retention_policy(cfg)], id="retention",
                       seconds=cfg.retention.every_seconds, next_run_time=now)
     return sched
+
+
+def store_maintenance(store: Store) -> None:
+    """Checkpoint and reopen the store, then give the C heap's free pages back to the OS (bounded memory).
+
+    Until a checkpoint DuckDB keeps what was written since the last one in memory (new row groups, updates,
+    index changes; its automatic checkpoint waits for 16 MB of log, hours of a quiet chain), and an open
+    database keeps state that grows with the queries run (store/db.py `Store.reopen`).
+    """
+    try:
+        store.reopen()
+    except Exception as exc:  # the next pass tries again; the error is one redacted line
+        log.warning("store: reopen failed: %s", redact(f"{type(exc).__name__}: {exc}"))
+    memwatch.trim_heap()
 
 
 def retention_policy(cfg: Config) -> retention.Policy:

@@ -55,15 +55,38 @@ def test_settlement_lag_p95_over_a_chain_time_window() -> None:
     assert run("settlement_lag", {"settlement_lag_stats": stats}, min_n=5) == []
 
 
+VIEW_REG, EVENTS_REG = "0xview", "0xohttp"
+REGISTRIES = pd.DataFrame([{"chain_id": 10740, "registry": VIEW_REG, "pcr_source": "view"},
+                           {"chain_id": 10740, "registry": EVENTS_REG, "pcr_source": "events"}])
+
+
 def test_tee_health_revoked_pcr_and_stale_heartbeats() -> None:
-    base = {"chain_id": 10740, "active": True, "pcr_approved": True, "heartbeat_stale": False,
-            "heartbeat_intervals_missed": 0, "read_ts": pd.Timestamp(T0)}
+    base = {"chain_id": 10740, "registry": VIEW_REG, "tee_type": 0, "pcr_hash": "0xp1", "active": True,
+            "pcr_approved": True, "heartbeat_stale": False, "heartbeat_intervals_missed": 0,
+            "read_ts": pd.Timestamp(T0)}
     rows = [{**base, "tee_id": "0xaa"}, {**base, "tee_id": "0xbb", "pcr_approved": False},
             {**base, "tee_id": "0xcc", "heartbeat_stale": True, "heartbeat_intervals_missed": 3},
             {**base, "tee_id": "0xdd", "active": False, "pcr_approved": False},
             {**base, "tee_id": "0xee", "heartbeat_stale": None, "pcr_approved": None}]
-    got = {(f.labels["tee_id"], f.severity) for f in run("tee_health", {"tee_current": pd.DataFrame(rows)})}
+    frames = {"tee_current": pd.DataFrame(rows), "tee_registries": REGISTRIES}
+    got = {(f.labels["tee_id"], f.severity) for f in run("tee_health", frames)}
     assert got == {("0xbb", "critical"), ("0xcc", "warning")}
+
+
+def test_tee_health_events_registry_needs_an_indexed_revocation() -> None:
+    """Without a PCR view, 'not approved' is a revocation only when an indexed PCRRevoked says so: a reading
+    taken before the PCRApproved event was indexed (backfill, restart) must not fire and resolve later."""
+    base = {"chain_id": 10740, "registry": EVENTS_REG, "tee_type": 0, "enabled": True, "pcr_approved": False,
+            "heartbeat_stale": False, "heartbeat_intervals_missed": 0, "read_ts": pd.Timestamp(T0)}
+    rows = [{**base, "tee_id": "0x01", "pcr_hash": "0xnotyet"}, {**base, "tee_id": "0x02", "pcr_hash": "0xgone"},
+            {**base, "tee_id": "0x03", "pcr_hash": "0xgone", "tee_type": 1}]
+    pcrs = pd.DataFrame([{"chain_id": 10740, "registry": EVENTS_REG, "pcr_hash": "0xgone", "tee_type": 0,
+                          "approved": False},
+                         {"chain_id": 10740, "registry": EVENTS_REG, "pcr_hash": "0xgone", "tee_type": 1,
+                          "approved": True}])
+    frames = {"tee_current": pd.DataFrame(rows), "tee_registries": REGISTRIES, "tee_pcrs": pcrs}
+    assert {(f.labels["tee_id"], f.severity) for f in run("tee_health", frames)} == {("0x02", "critical")}
+    assert run("tee_health", {**frames, "tee_pcrs": pcrs.iloc[:0]}) == []  # nothing indexed: nothing known
 
 
 def test_vanilla_in_production_per_caller_never_simulations() -> None:
