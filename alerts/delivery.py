@@ -94,9 +94,9 @@ class Worker:
 
     def due(self, limit: int = 100) -> list[Pending]:
         """Pending rows whose next attempt is due, oldest first."""
-        rows = self.store.cursor().execute(
+        rows = self.store.fetch(
             "SELECT id, channel, body, attempts, kind FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
-            "ORDER BY created_at, channel, seq LIMIT ?", [self.clock.now(), limit]).fetchall()
+            "ORDER BY created_at, channel, seq LIMIT ?", [self.clock.now(), limit])
         return [Pending(str(i), str(c), str(b), int(a), str(k)) for i, c, b, a, k in rows]
 
     def deliver_due(self, limit: int = 100) -> dict[str, int]:

@@ -161,17 +161,17 @@ class FeeControlCollector:
 
     def last(self, address: str) -> dict[str, Any] | None:
         """The latest stored evaluation of a market, or None."""
-        rows = self.store.cursor().execute(
+        rows = self.store.fetch(
             "SELECT block_number, owner, owner_kind, rule, implementation, admin_events_seen, reasons"
             " FROM market_control WHERE chain_id = ? AND address = ? ORDER BY block_number DESC LIMIT 1",
-            [self.chain_id, address]).fetchall()
+            [self.chain_id, address])
         keys = ("block_number", "owner", "owner_kind", "rule", "implementation", "admin_events_seen", "reasons")
         return dict(zip(keys, rows[0], strict=True)) if rows else None
 
     def _admin_events(self, address: str, head: int) -> int:
-        rows = self.store.cursor().execute(
+        rows = self.store.fetch(
             f"SELECT count(*) FROM admin_events WHERE chain_id = ? AND address = ? AND block_number <= ?"  # noqa: S608
-            f" AND event IN ({', '.join('?' * len(TRIGGERS))})", [self.chain_id, address, head, *TRIGGERS]).fetchall()
+            f" AND event IN ({', '.join('?' * len(TRIGGERS))})", [self.chain_id, address, head, *TRIGGERS])
         return int(rows[0][0])
 
     def _write(self, ev: Evaluation) -> None:

@@ -158,6 +158,11 @@ class Store:
         """Run a named query and return a DataFrame."""
         return self.query_arrow(name, params).to_pandas()
 
+    def fetch(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Rows of one parameterised read outside a transaction, on a fresh cursor (safe across a reopen)."""
+        with self._reading() as cur:
+            return cur.execute(sql, params or []).fetchall()
+
     def memory(self) -> dict[str, Any]:
         """DuckDB's own memory accounting (diagnostics): its limit, and bytes in memory and on temp by tag."""
         with self._reading() as cur:

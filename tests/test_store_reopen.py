@@ -26,6 +26,7 @@ def test_reopen_keeps_rows_and_reads_go_on(tmp_path: Path) -> None:
             while not stop.is_set():
                 try:
                     seq = int(store.query("service_heartbeat")["last_seq"].iloc[0])
+                    assert store.fetch("SELECT max(seq) FROM service_heartbeats")[0][0] >= seq  # a plain read too
                     seen.setdefault(threading.current_thread().name, []).append(seq)
                 except Exception as exc:  # noqa: BLE001 - collected and asserted empty
                     errors.append(repr(exc))
