@@ -18,6 +18,7 @@ import time
 
 import duckdb
 
+from store.owner import owner_file
 from tests.conftest import ROOT, ogwatch, write_config
 
 DURATION_S = 60.0
@@ -41,7 +42,11 @@ def test_writer_dashboard_and_cli_together(tmp_path) -> None:
     cfg = write_config(tmp_path, beat=0.05)
     env = {**os.environ, "OGWATCH_CONFIG": str(cfg)}
     writer = _start_writer(cfg)
-    time.sleep(1.5)
+    owner = owner_file(tmp_path / "ogwatch.duckdb")
+    deadline = time.monotonic() + 60  # the writer announces itself once its store is ready (slow under load)
+    while not owner.exists() and writer.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert owner.exists(), "the writer never announced itself"
     dash_out = tmp_path / "dash.json"
     dash = subprocess.Popen([sys.executable, "-m", "tests.procs.dashboard_loop", str(DURATION_S), str(dash_out)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
