@@ -1,6 +1,7 @@
 """TEE registry state from the registries' own views, read on a schedule (both registry shapes).
 
-Each tick reads every configured registry at `head - confirmations`:
+Each tick reads every configured registry at `head - confirmations`, or at the block the log engine has indexed
+the registries' events to when that is lower (a reading never runs ahead of the events it replays):
 
 1. probe which views answer (once, and again whenever the registry's TEE count changes);
 2. list TEEs: `getTEEsByType` over the types from `getTEETypes` (else from indexed TEETypeAdded events,
@@ -25,6 +26,7 @@ from eth_utils import to_checksum_address
 
 from collectors import change_rows, tee_views
 from collectors.pool import RpcPool
+from store import chainwrite
 from store.db import Store
 
 TEE_KEY = ("registry", "tee_id")
@@ -47,15 +49,22 @@ class TEEStateCollector:
     """Reads the TEE registries of one chain each tick; stores TEE, PCR and reading rows."""
 
     def __init__(self, store: Store, pool: RpcPool, chain_id: int, registries: Sequence[str],
-                 confirmations: int = 2, max_batch: int = 50):
+                 confirmations: int = 2, max_batch: int = 50, events_collector: str | None = "tee"):
         self.store, self.pool, self.chain_id = store, pool, chain_id
         self.registries = [Registry(to_checksum_address(a)) for a in registries]
         self.confirmations, self.max_batch = confirmations, max_batch
+        self.events_collector = events_collector  # the log engine's source holding the registries' events
 
     def tick(self, block: int | None = None) -> int:
-        """Read every registry at `block` (default: the confirmed head); returns the TEE rows written."""
+        """Read every registry at `block` (default: the confirmed head, but never past the block the log engine
+        has indexed the registries' events to: TEE ids and, without PCR views, PCR approval come from those
+        events, and a reading ahead of them would take approved PCRs for revoked ones); returns TEE rows written.
+        """
         if block is None:
             block = max(int(self.pool.call("eth_blockNumber"), 16) - self.confirmations, 0)
+            indexed = self._events_checkpoint()
+            if indexed is not None:
+                block = min(block, indexed)
         header = self.pool.call("eth_getBlockByNumber", [hex(block), False])
         block_ts = int(header["timestamp"], 16)
         written = 0
@@ -121,6 +130,13 @@ class TEEStateCollector:
                 "pcr_source": pcr_source, "tees": len(rows),
                 "active": sum(1 for r in rows if r["active"]) if views.get("isTEEActive") else None,
                 "note": "; ".join(dict.fromkeys(notes)) or None, "read_at": datetime.now(UTC)}
+
+    def _events_checkpoint(self) -> int | None:
+        if self.events_collector is None:
+            return None
+        with self.store.transaction() as cur:
+            cp = chainwrite.get_checkpoint(cur, self.events_collector, self.chain_id)
+        return cp.block_number if cp else None
 
     def _events(self, registry: str, block: int) -> list[tuple[Any, ...]]:
         """The registry's indexed events up to block, in chain order."""
