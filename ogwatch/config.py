@@ -138,6 +138,10 @@ class StoreSettings(_Strict):
     """Where the DuckDB file lives (a relative path is taken from the config file's folder)."""
 
     path: str = "data/ogwatch.duckdb"
+    # The scheduler's DuckDB memory limit (buffer pool, indexes, query memory; beyond it DuckDB evicts or spills).
+    memory_limit: str = Field(default="512MB", pattern=r"^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    # How often the scheduler checkpoints and reopens the store and trims the C heap (0: never); bounds memory.
+    maintain_seconds: float = Field(default=300.0, ge=0, le=86_400)
 
 
 class ServiceSettings(_Strict):

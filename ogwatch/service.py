@@ -20,13 +20,14 @@ from collectors.engine import Engine
 from collectors.inference_callers import InferenceCallerJob, inference_caller_jobs
 from ogwatch import memwatch
 from ogwatch.config import Config
+from ogwatch.errors import ConfigError
 from ogwatch.secrets import redact
 from store import retention
-from store.db import Store
+from store.db import MEMORY_LIMIT_ENV, Store
 
 log = logging.getLogger("ogwatch.service")
-#: How often the scheduler checkpoints and reopens the store and trims the C heap (0 turns it off).
-MAINTAIN_ENV, MAINTAIN_DEFAULT_S = "OGWATCH_STORE_MAINTAIN_SECONDS", 300.0
+#: Overrides `[store] maintain_seconds` (how often the scheduler checkpoints, reopens the store and trims the C heap).
+MAINTAIN_ENV = "OGWATCH_STORE_MAINTAIN_SECONDS"
 
 
 def heartbeat(store: Store) -> int:
@@ -75,7 +76,7 @@ def build_scheduler(cfg: Config, store: Store) -> BackgroundScheduler:
         sched.add_job(cjob.scheduled_tick, "interval", seconds=cjob.interval_s, id=f"concentration:{cjob.network}",
                       next_run_time=now)
     add_alert_jobs(sched, cfg, store, now)
-    every = float(os.environ.get(MAINTAIN_ENV, "").strip() or MAINTAIN_DEFAULT_S)
+    every = maintain_seconds(cfg)
     if every > 0:
         sched.add_job(store_maintenance, "interval", args=[store], seconds=every, id="store:maintenance")
     watch = memwatch.from_env(store.memory)
@@ -85,6 +86,20 @@ def build_scheduler(cfg: Config, store: Store) -> BackgroundScheduler:
         sched.add_job(retention.prune_store, "interval", args=[store, retention_policy(cfg)], id="retention",
                       seconds=cfg.retention.every_seconds, next_run_time=now)
     return sched
+
+
+def maintain_seconds(cfg: Config) -> float:
+    """The store maintenance interval: `[store] maintain_seconds`, or the environment's override (benchmarks)."""
+    raw = os.environ.get(MAINTAIN_ENV, "").strip()
+    if not raw:
+        return cfg.store.maintain_seconds
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86_400:
+        raise ConfigError([f"{MAINTAIN_ENV}={raw!r}: expected seconds between 0 and 86400"])
+    return value
 
 
 def store_maintenance(store: Store) -> None:
@@ -155,7 +170,8 @@ def run(cfg: Config, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    store = Store(cfg.store.path)
+    maintain_seconds(cfg)  # a bad override is refused before the store is opened
+    store = Store(cfg.store.path, memory_limit=os.environ.get(MEMORY_LIMIT_ENV, "").strip() or cfg.store.memory_limit)
     log.info("store %s ready (schema migrations applied: %s)", store.path, store.applied or "none")
     try:
         sched = build_scheduler(cfg, store)
