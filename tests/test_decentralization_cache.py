@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from bench.seed_store import seed
 from ogwatch.ui import decentralization_data as dd
 from store.db import Reader, Store
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT, dashboard_on, write_config
 
 NETS = '\n[networks.og_evm]\nname="OpenGradient"\nchain_id=10740\nproduction=true\n'
 
@@ -25,8 +25,6 @@ NETS = '\n[networks.og_evm]\nname="OpenGradient"\nchain_id=10740\nproduction=tru
 def test_frames_cached_until_the_data_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "ogwatch.duckdb"
     seed(db, 0.001, 7, show=False)
-    monkeypatch.setenv("OGWATCH_CONFIG", str(write_config(tmp_path, extra=NETS)))
-    monkeypatch.chdir(ROOT)
     calls: list[Any] = []
     original = dd._compute
 
@@ -35,9 +33,7 @@ def test_frames_cached_until_the_data_changes(tmp_path: Path, monkeypatch: pytes
         return original(chain_id)
 
     monkeypatch.setattr(dd, "_compute", counted)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    try:
+    with dashboard_on(write_config(tmp_path, extra=NETS), monkeypatch):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         at.query_params["window"] = "all"
         at.run()
@@ -65,6 +61,3 @@ def test_frames_cached_until_the_data_changes(tmp_path: Path, monkeypatch: pytes
         assert work["coverage"]["attributable"] == cov_before["attributable"] + 1
         assert {"identifier": "unregistered TEE never-registered", "weight": 1.0}.items() <= next(
             r for r in work["per_identifier"]["rows"] if r["identifier"] == "unregistered TEE never-registered").items()
-    finally:
-        st.cache_data.clear()
-        st.cache_resource.clear()

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from bench.seed_store import seed
 from ogwatch.ui.fees_charged import SHOWN_ROWS, charged_summary
 from tests.conftest import ROOT, dashboard_on, write_config
+from tests.engine_helpers import read_rows
 
 SCRIPT = """
 import sys
@@ -24,10 +24,8 @@ render_charged({chain_id}, {address!r}, 3)
 def test_a_large_mismatch_table_shows_its_first_rows_and_the_count(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     seed(tmp_path / "ogwatch.duckdb", 0.05, 7, show=False)
-    con = duckdb.connect(str(tmp_path / "ogwatch.duckdb"), read_only=True)
-    chain_id, address = con.execute("SELECT chain_id, address FROM trades GROUP BY ALL "
-                                    "ORDER BY count(*) DESC LIMIT 1").fetchone() or (0, "")
-    con.close()
+    ((chain_id, address),) = read_rows(tmp_path / "ogwatch.duckdb", "SELECT chain_id, address FROM trades "
+                                       "GROUP BY ALL ORDER BY count(*) DESC LIMIT 1")
     with dashboard_on(write_config(tmp_path), monkeypatch):
         summary, checked, _ = charged_summary(chain_id, address)
         assert summary["mismatch"] > SHOWN_ROWS  # the seeded rates do not match the seeded amounts
