@@ -142,6 +142,8 @@ class StoreSettings(_Strict):
     memory_limit: str = Field(default="512MB", pattern=r"^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
     # How often the scheduler checkpoints and reopens the store and trims the C heap (0: never); bounds memory.
     maintain_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    # Reopen sooner when the scheduler's resident set grew by this many MB since the last reopen (0: off).
+    reopen_growth_mb: float = Field(default=48.0, ge=0, le=65_536)
 
 
 class ServiceSettings(_Strict):

@@ -21,6 +21,7 @@ from collectors.inference_callers import InferenceCallerJob, inference_caller_jo
 from ogwatch import memwatch
 from ogwatch.config import Config
 from ogwatch.errors import ConfigError
+from ogwatch.maintenance import CHECK_SECONDS, Maintenance
 from ogwatch.secrets import redact
 from store import retention
 from store.db import MEMORY_LIMIT_ENV, Store
@@ -76,9 +77,9 @@ def build_scheduler(cfg: Config, store: Store) -> BackgroundScheduler:
         sched.add_job(cjob.scheduled_tick, "interval", seconds=cjob.interval_s, id=f"concentration:{cjob.network}",
                       next_run_time=now)
     add_alert_jobs(sched, cfg, store, now)
-    every = maintain_seconds(cfg)
-    if every > 0:
-        sched.add_job(store_maintenance, "interval", args=[store], seconds=every, id="store:maintenance")
+    keep = Maintenance(store, maintain_seconds(cfg), cfg.store.reopen_growth_mb)
+    if keep.every_s > 0 or keep.growth_mb > 0:
+        sched.add_job(keep.check, "interval", seconds=CHECK_SECONDS, id="store:maintenance")
     watch = memwatch.from_env(store.memory)
     if watch is not None:
         sched.add_job(watch.tick, "interval", seconds=watch.every_s, id="memwatch", next_run_time=now)
@@ -100,20 +101,6 @@ def maintain_seconds(cfg: Config) -> float:
     if not 0 <= value <= 86_400:
         raise ConfigError([f"{MAINTAIN_ENV}={raw!r}: expected seconds between 0 and 86400"])
     return value
-
-
-def store_maintenance(store: Store) -> None:
-    """Checkpoint and reopen the store, then give the C heap's free pages back to the OS (bounded memory).
-
-    Until a checkpoint DuckDB keeps what was written since the last one in memory (new row groups, updates,
-    index changes; its automatic checkpoint waits for 16 MB of log, hours of a quiet chain), and an open
-    database keeps state that grows with the queries run (store/db.py `Store.reopen`).
-    """
-    try:
-        store.reopen()
-    except Exception as exc:  # the next pass tries again; the error is one redacted line
-        log.warning("store: reopen failed: %s", redact(f"{type(exc).__name__}: {exc}"))
-    memwatch.trim_heap()
 
 
 def retention_policy(cfg: Config) -> retention.Policy:

@@ -1,0 +1,87 @@
+"""The scheduler's store maintenance (ogwatch/maintenance.py): reopens on schedule and on RSS growth since the
+last reopen, never closer than the minimum gap, on a real store whose rows survive; wired into the scheduler."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ogwatch import service
+from ogwatch.config import load
+from ogwatch.maintenance import CHECK_SECONDS, Maintenance
+from store.db import Store
+from tests.conftest import ogwatch, write_config
+
+
+class Fake:
+    """A settable clock and resident set."""
+
+    def __init__(self) -> None:
+        self.t, self.mb = 0.0, 300.0
+
+    def clock(self) -> float:
+        return self.t
+
+    def rss(self) -> float:
+        return self.mb
+
+
+def _beats(store: Store) -> int:
+    return int(store.fetch("SELECT count(*) FROM service_heartbeats")[0][0])
+
+
+def test_reopens_on_schedule_then_on_growth_never_closer_than_the_gap(tmp_path: Path) -> None:
+    f = Fake()
+    with Store(tmp_path / "m.duckdb", serve=False) as store:
+        with store.transaction() as cur:
+            cur.execute("INSERT INTO service_heartbeats VALUES (1, 1, now())")
+        keep = Maintenance(store, every_s=300, growth_mb=48, min_gap_s=60, rss=f.rss, clock=f.clock)
+        gen = store._gen
+        f.t, f.mb = 100, 900  # grown, but no reopen yet: no level after a reopen to compare with
+        assert keep.check() is None and store._gen == gen
+        f.t = 300
+        assert keep.check() == "schedule" and store._gen == gen + 1
+        f.t, f.mb = 330, 960  # +60 MB over the level after the reopen, but only 30 s later
+        assert keep.check() is None
+        f.t = 360
+        assert keep.check() == "growth" and store._gen == gen + 2
+        f.t, f.mb = 500, 1000  # +40 MB: under the margin, and the schedule is 300 s from the last reopen
+        assert keep.check() is None
+        f.t = 660
+        assert keep.check() == "schedule"
+        assert keep.reopens == {"schedule": 2, "growth": 1}
+        assert _beats(store) == 1  # the rows are still there after three reopens
+
+
+def test_growth_only_and_schedule_only(tmp_path: Path) -> None:
+    f = Fake()
+    with Store(tmp_path / "m.duckdb", serve=False) as store:
+        never = Maintenance(store, every_s=0, growth_mb=0, rss=f.rss, clock=f.clock)
+        f.t, f.mb = 10_000, 5_000
+        assert never.check() is None
+        timed = Maintenance(store, every_s=120, growth_mb=0, rss=f.rss, clock=f.clock)
+        f.t += 120
+        assert timed.check() == "schedule"
+        f.t, f.mb = f.t + 119, f.mb * 2
+        assert timed.check() is None
+
+
+def test_the_scheduler_checks_every_few_seconds(tmp_path: Path) -> None:
+    cfg = load(write_config(tmp_path))
+    assert cfg.store.reopen_growth_mb == 48
+    with Store(tmp_path / "s.duckdb", serve=False) as store:
+        sched = service.build_scheduler(cfg, store)
+        job = sched.get_job("store:maintenance")
+        assert job is not None and job.trigger.interval.total_seconds() == CHECK_SECONDS
+        assert isinstance(job.func.__self__, Maintenance)
+        assert (job.func.__self__.every_s, job.func.__self__.growth_mb) == (300, 48)
+
+
+@pytest.mark.parametrize("value", ["-1", '"lots"'])
+def test_a_bad_margin_is_one_line_and_exit_2(tmp_path: Path, value: str) -> None:
+    cfg = write_config(tmp_path)
+    cfg.write_text(cfg.read_text().replace("[store]\n", f"[store]\nreopen_growth_mb = {value}\n", 1))
+    out = ogwatch("--config", str(cfg), "run")
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1 and "reopen_growth_mb" in out.stderr
