@@ -42,13 +42,19 @@ def test_reopens_on_schedule_then_on_growth_never_closer_than_the_gap(tmp_path: 
         assert keep.check() is None and store._gen == gen
         f.t = 300
         assert keep.check() == "schedule" and store._gen == gen + 1
-        f.t, f.mb = 330, 960  # +60 MB over the level after the reopen, but only 30 s later
+        f.t, f.mb = 330, 960  # the reopened database reads its blocks back: not growth yet
         assert keep.check() is None
-        f.t = 360
+        f.t, f.mb = 360, 1000  # a minute after the reopen: the settled level growth is measured from
+        assert keep.check() is None
+        f.t, f.mb = 420, 1047  # +47 MB over it: under the margin
+        assert keep.check() is None
+        f.mb = 1048
         assert keep.check() == "growth" and store._gen == gen + 2
-        f.t, f.mb = 500, 1000  # +40 MB: under the margin, and the schedule is 300 s from the last reopen
+        f.t, f.mb = 470, 2000  # right after a reopen nothing counts as growth
         assert keep.check() is None
-        f.t = 660
+        f.t = 480
+        assert keep.check() is None  # 2000 becomes the settled level
+        f.t = 780
         assert keep.check() == "schedule"
         assert keep.reopens == {"schedule": 2, "growth": 1}
         assert _beats(store) == 1  # the rows are still there after three reopens
