@@ -91,3 +91,30 @@ def test_a_bad_margin_is_one_line_and_exit_2(tmp_path: Path, value: str) -> None
     out = ogwatch("--config", str(cfg), "run")
     assert out.returncode == 2
     assert len(out.stderr.strip().splitlines()) == 1 and "reopen_growth_mb" in out.stderr
+
+
+_ARENAS = """
+import ogwatch, ctypes, threading, duckdb, numpy, pandas
+libc = ctypes.CDLL("libc.so.6")
+libc.open_memstream.restype = ctypes.c_void_p
+libc.open_memstream.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_size_t)]
+libc.malloc_info.argtypes, libc.fclose.argtypes = [ctypes.c_int, ctypes.c_void_p], [ctypes.c_void_p]
+duckdb.connect().sql("SELECT sum(range) FROM range(1000000)").fetchall()
+ts = [threading.Thread(target=lambda: [bytes(200) for _ in range(20000)]) for _ in range(4)]
+[t.start() for t in ts]; [t.join() for t in ts]
+buf, size = ctypes.c_char_p(), ctypes.c_size_t()
+f = libc.open_memstream(ctypes.byref(buf), ctypes.byref(size)); libc.malloc_info(0, f); libc.fclose(f)
+print(buf.value.decode().count("<heap nr="))
+"""
+
+
+def test_importing_ogwatch_first_leaves_one_malloc_arena() -> None:
+    """Threads of numpy, DuckDB and our own would otherwise each get a glibc arena (see ogwatch/__init__.py)."""
+    import subprocess
+    import sys
+
+    one = subprocess.run([sys.executable, "-c", _ARENAS], capture_output=True, text=True, check=True)
+    assert one.stdout.strip() == "1"
+    many = subprocess.run([sys.executable, "-c", _ARENAS.replace("import ogwatch, ", "import ")],
+                          capture_output=True, text=True, check=True)
+    assert int(many.stdout.strip()) > 1  # without it (so the test can fail)
