@@ -4,9 +4,10 @@
 applies), then fills each table with `INSERT ... SELECT` over `range()`: set-based, so a million rows take
 seconds. At scale 1 it writes 1,000,000 trades (40 markets, 5,000 twins) and 1,000,000 inferences (60 models,
 2,000 callers) with their calls, settlements with blob checks and tree leaves, TEE registry and validator
-history, fee state, changes and control, alerts and collector health. Every value is a function of the row
-number and `--seed`; times are laid out backwards from `--anchor` (default: now) so the
-dashboard's time windows have data.
+history, fee state, changes and control, alerts and collector health, then the verification summaries
+(store/verification_summary.py, the statements the inference-caller job runs). Every value is a function of
+the row number and `--seed`; times are laid out backwards from `--anchor` (default: now) so the dashboard's
+time windows have data.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from rich.progress import Progress
 from bench.seed_sql import STEPS as MARKET_STEPS
 from bench.seed_sql import Plan
 from bench.seed_sql_ai import AI_STEPS, OPS_STEPS
+from store import verification_summary
 from store.db import Store
 
 STEPS = MARKET_STEPS + AI_STEPS + OPS_STEPS
@@ -40,6 +42,9 @@ def seed(path: Path, scale: float = 1.0, seed_value: int = 7, anchor: datetime |
             with store.transaction() as cur:
                 cur.execute(sql, plan.params(sql))
             bar.advance(task)
+        bar.update(task, description=f"{'summaries':<20}")
+        with store.transaction() as cur:  # the verification summaries, as the inference-caller job keeps them
+            verification_summary.fill(cur)
         cur = store.cursor()
         cur.execute("CHECKPOINT")
         for table in plan.counts():

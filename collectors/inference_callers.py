@@ -5,7 +5,9 @@ through the network's RpcPool) for each transaction (`from`, `to`) and, when the
 call tree (`trace_transaction`, else `debug_traceTransaction` with the callTracer), pairs the logs
 (collectors.verification_pairing) and writes the rows. Rows are inserted only while their source log is
 still stored, so a reorg between reading and writing leaves nothing behind; a rolled-back block's rows
-go with it (chain_id + block_number) and are derived again from the re-indexed logs.
+go with it (chain_id + block_number) and are derived again from the re-indexed logs. The rows written are
+folded into the verification summaries in the same transaction (store/verification_summary.py), whose
+watermark each tick also advances by a bounded step (an existing store's first passes).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collectors import verification_pairing as vp
 from collectors.pool import RpcPool
 from collectors.rpc import RpcError
 from ogwatch.config import Config
+from store import verification_summary as summary
 from store.db import Store
 
 log = logging.getLogger("ogwatch.collectors.inference_callers")
@@ -70,6 +73,8 @@ class InferenceCallerJob:
             pending = self._pending(cur, limit)
             results = self._results(cur, list(pending))
         if not pending:
+            with self.store.transaction() as cur:  # an existing store's summaries, a bounded step per tick
+                summary.advance(cur, self.chain_id, summary.ADVANCE_ROWS)
             return 0
         rows = self._derive(pending, results)
         with self.store.transaction() as cur:
@@ -126,13 +131,23 @@ class InferenceCallerJob:
         cur.register("_calls", df)
         try:
             before = self._count(cur)
+            # rows at or below the summaries' watermark (late ones) are folded in as they land; the rest by advance
+            low = summary.watermark(cur, self.chain_id)
+            cur.execute("""CREATE OR REPLACE TEMP TABLE _late AS SELECT chain_id, block_number, log_index FROM _calls r
+                WHERE r.block_number <= ? AND NOT EXISTS (SELECT 1 FROM inference_calls c WHERE c.chain_id = r.chain_id
+                      AND c.block_number = r.block_number AND c.log_index = r.log_index)""",
+                        [-1 if low is None else low]).fetchall()
             cur.execute("""
                 INSERT OR IGNORE INTO inference_calls SELECT r.* FROM _calls r
                 JOIN inferences i ON i.chain_id = r.chain_id AND i.block_number = r.block_number
                  AND i.log_index = r.log_index AND i.tx_hash = r.tx_hash""").fetchall()
             after = self._count(cur)
+            summary.fold(cur, "SELECT c.* FROM inference_calls c SEMI JOIN _late l ON l.chain_id = c.chain_id "
+                              "AND l.block_number = c.block_number AND l.log_index = c.log_index", [])
         finally:
             cur.unregister("_calls")
+            cur.execute("DROP TABLE IF EXISTS _late").fetchall()
+        summary.advance(cur, self.chain_id, summary.ADVANCE_ROWS)
         return after - before
 
     def _count(self, cur: duckdb.DuckDBPyConnection) -> int:

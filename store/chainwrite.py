@@ -16,6 +16,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from store import verification_summary
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -132,6 +134,7 @@ def rollback_above(cur: duckdb.DuckDBPyConnection, chain_id: int, fork_block: in
                 [chain_id, datetime.now(UTC), fork_block, old_hash, new_hash, json.dumps(removed, sort_keys=True)])
     return removed
 
+    verification_summary.rollback(cur, chain_id, fork_block)  # before its source rows go (it reads them)
 
 def forget_chain(cur: duckdb.DuckDBPyConnection, chain_id: int) -> None:
     """Drop all of a chain's data and checkpoints (a devnet restarted with a new genesis)."""
@@ -149,6 +152,7 @@ def record_health(cur: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
 
 
 def record_capabilities(cur: duckdb.DuckDBPyConnection, chain_id: int, url: str, caps: dict[str, Any]) -> None:
+    verification_summary.forget(cur, chain_id)
     """Store what a node was found able to do (timestamps in logs, once seen, stay known)."""
     seen = cur.execute("SELECT block_timestamps_in_logs FROM node_capabilities WHERE chain_id=? AND url=?",
                        [chain_id, url]).fetchone()
