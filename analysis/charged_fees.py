@@ -150,8 +150,12 @@ def _columns(frame: pd.DataFrame | None, names: tuple[str, ...]) -> tuple[int, d
     return n, {c: frame[c].tolist() if c in frame else [None] * n for c in names}
 
 
-def _positions(frame: pd.DataFrame | None) -> tuple[int, list[tuple[int, str]], list[Position]]:
-    """(rows, (chain_id, address lowercased) per row, position per row) of a trades frame."""
+TradePositions = tuple[int, list[tuple[int, str]], list[Position]]
+
+
+def trade_positions(frame: pd.DataFrame | None) -> TradePositions:
+    """(rows, (chain_id, address lowercased) per row, position per row) of a trades frame: read once and passed
+    to `needs_history`, `check_trades` and `after_hike` (`at=`) when they check the same trades."""
     n, c = _columns(frame, ("chain_id", "address", "block_number", "tx_index", "log_index"))
     pos = [(int(b), int(t), int(lg)) for b, t, lg in zip(c["block_number"], c["tx_index"], c["log_index"],
                                                          strict=True)]
@@ -186,9 +190,10 @@ def _rates(timeline: Timeline, markets: list[tuple[int, str]], positions: list[P
     return [tables[m][bisect.bisect_left(starts[m], p)] for m, p in zip(markets, positions, strict=True)]
 
 
-def needs_history(trades: pd.DataFrame, timeline: Timeline) -> dict[tuple[int, str], int]:
+def needs_history(trades: pd.DataFrame, timeline: Timeline,
+                  at: TradePositions | None = None) -> dict[tuple[int, str], int]:
     """(chain_id, address lowercased) -> block of the first trade whose rate nothing before it gives."""
-    n, markets, positions = _positions(trades)
+    n, markets, positions = at or trade_positions(trades)
     out: dict[tuple[int, str], int] = {}
     if not n:
         return out
@@ -269,14 +274,14 @@ def _fee_columns(eths: list[int], charged: list[int], rates: list[tuple[int | No
             [None if w is None else str(w) for w in want], list(map(str, charged)), verdicts]
 
 
-def check_trades(trades: pd.DataFrame, timeline: Timeline) -> pd.DataFrame:
+def check_trades(trades: pd.DataFrame, timeline: Timeline, at: TradePositions | None = None) -> pd.DataFrame:
     """One row per trade: each fee's rate (and source), expected and charged (exact text), and verdict.
 
     Column-wise: the frame's columns are read once as plain values, each fee's rates are bisected on step
     positions computed once per market, and the checks run over whole columns of Python ints (uint256 products
-    need them; expected = eth_amount * rate // 10**18 exactly, as before).
+    need them; expected = eth_amount * rate // 10**18 exactly, as before). `at`: `trade_positions(trades)`.
     """
-    n, markets, positions = _positions(trades)
+    n, markets, positions = at or trade_positions(trades)
     _, c = _columns(trades, (*_PASSED, "eth_amount", "protocol_eth_amount", "subject_eth_amount"))
     eths = [int(str(v)) for v in c["eth_amount"]]
     cols: list[list[Any]] = [c[k] for k in _PASSED] + [list(map(str, eths))]
@@ -285,7 +290,7 @@ def check_trades(trades: pd.DataFrame, timeline: Timeline) -> pd.DataFrame:
         cols += _fee_columns(eths, charged, _rates(timeline, markets, positions, field) if n else [])
     protocol_verdict, subject_verdict = cols[len(_PASSED) + 5], cols[len(_PASSED) + 10]
     cols.append([_OVERALL[(a, b)] for a, b in zip(protocol_verdict, subject_verdict, strict=True)])
-    return pd.DataFrame(list(zip(*cols, strict=True)), columns=CHECK_COLUMNS)
+    return pd.DataFrame(dict(zip(CHECK_COLUMNS, cols, strict=True)), columns=CHECK_COLUMNS)
 
 
 def hikes(steps: list[Step]) -> list[tuple[Step, int]]:
@@ -304,31 +309,38 @@ HIKE_COLUMNS = ["chain_id", "block_number", "tx_index", "log_index", "tx_hash", 
                 "hike_source", "old", "new", "hike", "blocks_since"]
 
 
-def _hike_rows(pos: Position, tx_hash: Any, address: Any, key: Key, found: list[tuple[Step, int]],
-               n_blocks: int) -> list[tuple[Any, ...]]:
-    rows = []
-    for s, old in found:
-        since = pos[0] - s.position[0]
-        if s.position < pos and since <= n_blocks:
-            rows.append((key[0], pos[0], pos[1], pos[2], tx_hash, address, key[2], s.position[0], s.source, str(old),
-                         str(s.rate), str(int(s.rate or 0) - old), since))
-    return rows
+def _market_rows(markets: list[tuple[int, str]], positions: list[Position]) -> dict[tuple[int, str], list[int]]:
+    """Row numbers of each market's trades, in position order."""
+    out: dict[tuple[int, str], list[int]] = {}
+    for i, m in enumerate(markets):
+        out.setdefault(m, []).append(i)
+    return {m: sorted(rows, key=positions.__getitem__) for m, rows in out.items()}
 
 
-def after_hike(trades: pd.DataFrame, timeline: Timeline, n_blocks: int) -> pd.DataFrame:
-    """Trades executed within n_blocks after a fee increase on their market, one row per (trade, hike)."""
+def after_hike(trades: pd.DataFrame, timeline: Timeline, n_blocks: int,
+               at: TradePositions | None = None) -> pd.DataFrame:
+    """Trades executed within n_blocks after a fee increase on their market, one row per (trade, hike), in trade
+    order (then fee, then hike). Each hike's trades are found by bisecting the market's trades in position order:
+    after the hike's position and at most n_blocks blocks later."""
     found = {k: h for k, h in ((k, hikes(v)) for k, v in timeline.items()) if h}
-    n, markets, positions = _positions(trades)
+    n, markets, positions = at or trade_positions(trades)
     _, c = _columns(trades, ("tx_hash", "address"))
-    rows: list[tuple[Any, ...]] = []
-    for i in range(n if found else 0):
-        chain_id, address = markets[i]
-        for field in FEE_FIELDS:
-            key = (chain_id, address, field)
-            if key in found:
-                rows += _hike_rows(positions[i], c["tx_hash"][i], c["address"][i], key, found[key], n_blocks)
-    return pd.DataFrame(rows, columns=HIKE_COLUMNS)
+    hits: list[tuple[int, int, int, tuple[Any, ...]]] = []
+    for m, rows in (_market_rows(markets, positions).items() if found and n else []):
+        ordered = [positions[i] for i in rows]
+        for fi, field in enumerate(FEE_FIELDS):
+            key = (m[0], m[1], field)
+            for hi, (s, old) in enumerate(found.get(key, [])):
+                first = bisect.bisect_right(ordered, s.position)
+                last = bisect.bisect_left(ordered, (s.position[0] + n_blocks + 1,))
+                for i in rows[first:last]:
+                    pos = positions[i]
+                    hits.append((i, fi, hi, (key[0], pos[0], pos[1], pos[2], c["tx_hash"][i], c["address"][i], key[2],
+                                             s.position[0], s.source, str(old), str(s.rate),
+                                             str(int(s.rate or 0) - old), pos[0] - s.position[0])))
+    hits.sort(key=lambda h: h[:3])
+    return pd.DataFrame([h[3] for h in hits], columns=HIKE_COLUMNS)
 
 
 __all__ = ["END", "NO_RATE_BEFORE", "Step", "Timeline", "after_hike", "check_trades", "expected_fee", "hikes",
-           "needs_history", "rate_at", "rate_timeline", "with_history"]
+           "needs_history", "rate_at", "rate_timeline", "trade_positions", "with_history"]

@@ -32,7 +32,7 @@ import duckdb
 
 from bench.dashboard_report import print_tables, write_readme
 from store import queries
-from store.db import Reader
+from store.db import Reader, Store
 from store.owner import read_owner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,11 +119,19 @@ def recording() -> Iterator[list[tuple[str, dict[str, Any]]]]:
         seen.append((name, dict(params or {})))
         return original(self, name, params)
 
+    original_many = Reader.query_many
+
+    def spy_many(self: Reader, batch: Any) -> Any:
+        seen.extend((name, dict(params or {})) for name, params in batch)
+        return original_many(self, batch)
+
     Reader.query_arrow = spy  # type: ignore[method-assign]
+    Reader.query_many = spy_many  # type: ignore[method-assign]
     try:
         yield seen
     finally:
         Reader.query_arrow = original  # type: ignore[method-assign]
+        Reader.query_many = original_many  # type: ignore[method-assign]
 
 
 def render_pages(repeat: int, only: list[str] | None = None) -> tuple[list[PageTime], list[tuple[str, dict[str, Any]]]]:
@@ -204,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         copy = work / "baseline.duckdb"
         shutil.copyfile(args.store, copy)
+        Store(copy, serve=False).close()  # the baseline gets the schema the writer migrates the store to
         with writer(args.store.resolve(), work) as cfg:
             os.environ["OGWATCH_CONFIG"] = str(cfg)
             os.chdir(ROOT)

@@ -127,6 +127,8 @@ def show_alerts(f: shell.Filters, firing: list[dict[str, Any]]) -> None:
 
 
 f = shell.page("ogwatch", "Fees, verification and concentration of OpenGradient and Twin.fun, with evidence.")
+since = f.since  # one window start for every read of this render (f.since moves with the clock)
+data.prefetch(od.wanted(data.config(), f.chain_id, since))  # one request for the page's independent reads
 res = fd.markets(f.chain_id)
 if res.missing or res.error:
     shell.empty_state(
@@ -136,7 +138,7 @@ if res.missing or res.error:
         "validators; firing alerts. They appear once the collectors have indexed the configured networks.",
     )
     st.stop()
-facts = od.facts(data.config(), run, res.df, f.chain_id, f.since)
+facts = od.facts(data.config(), run, res.df, f.chain_id, since)
 at_a_glance(res.df, facts)
 show_fees(f, res.df, facts["markets"])
 show_verification(f, facts["verification"])

@@ -17,7 +17,7 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +28,8 @@ import pyarrow as pa
 
 from store import migrate, queries
 from store.errors import StoreBusy, StoreError, StoreMissing
-from store.owner import OwnerServer, OwnerUnavailable, ask_owner, read_owner
+from store.owner import OwnerInfo, OwnerServer, OwnerUnavailable, ask_owner, ask_owner_many, read_owner
+from store.owner_batch import MAX_BATCH, Answer
 
 if TYPE_CHECKING:  # pandas loads on first .to_pandas(); a collector process need not pay its memory
     import pandas as pd
@@ -229,25 +230,39 @@ class Reader:
 
     def query_arrow(self, name: str, params: dict[str, Any] | None = None) -> pa.Table:
         """Run a named query wherever it can run now, within the bounded wait."""
-        params = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in (params or {}).items()}
-        queries.bind(queries.get(name), params)  # fail fast on bad input, before any I/O
+        params = _checked(name, params)  # fail fast on bad input, before any I/O
+        return self._route(name, lambda info, t: ask_owner(info, name, params, t), lambda: self._direct(name, params))
+
+    def query_many(self, batch: Sequence[tuple[str, Mapping[str, Any] | None]]) -> list[Answer]:
+        """Several named queries at once: one request to the owner (which runs them concurrently), or one
+        read-only open of the file. One `Answer` per query, in order: its table or its own error. A bad name or
+        parameter anywhere is refused before any I/O (one StoreError naming it)."""
+        asked = [(name, _checked(name, params)) for name, params in batch]
+        if len(asked) > MAX_BATCH:
+            raise StoreError(f"{len(asked)} queries in one batch: at most {MAX_BATCH}")
+        what = f"{len(asked)} queries"
+        return [] if not asked else self._route(what, lambda info, t: ask_owner_many(info, asked, t),
+                                                lambda: self._direct_many(asked))
+
+    def _route(self, what: str, owner: Callable[[OwnerInfo, float], T], direct: Callable[[], T]) -> T:
+        """Ask the owner if one is announced, else read the file directly; retry either within the wait."""
         deadline = time.monotonic() + self.wait_s
         while True:
             info = read_owner(self.path)
             if info is not None:
                 try:
                     self.last_route = "owner"
-                    return ask_owner(info, name, params, timeout=max(1.0, deadline - time.monotonic()))
+                    return owner(info, max(1.0, deadline - time.monotonic()))
                 except OwnerUnavailable:
                     pass
             else:
                 try:
                     self.last_route = "direct"
-                    return self._direct(name, params)
+                    return direct()
                 except StoreBusy:
                     pass
             if time.monotonic() >= deadline:
-                raise StoreBusy(f"no answer for {name}: {self.path} is locked and its owner does not answer")
+                raise StoreBusy(f"no answer for {what}: {self.path} is locked and its owner does not answer")
             time.sleep(0.02 + random.random() * 0.05)
 
     def _direct(self, name: str, params: dict[str, Any]) -> pa.Table:
@@ -261,6 +276,32 @@ class Reader:
         finally:
             con.close()
 
+    def _direct_many(self, batch: list[tuple[str, dict[str, Any]]]) -> list[Answer]:
+        if not self.path.exists():
+            raise StoreMissing(f"no store at {self.path} yet: start the collectors (ogwatch run)")
+        con = _retry_locked(lambda: duckdb.connect(str(self.path), read_only=True), 0.0, self.path)
+        try:
+            return [_answer(con, self.path, name, params) for name, params in batch]
+        finally:
+            con.close()
+
     def query(self, name: str, **params: Any) -> pd.DataFrame:
         """Run a named query and return a DataFrame."""
         return self.query_arrow(name, params).to_pandas()
+
+
+def _checked(name: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The parameters as sent (datetimes as ISO text), after checking them against the named query."""
+    out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in (params or {}).items()}
+    queries.bind(queries.get(name), out)
+    return out
+
+
+def _answer(con: duckdb.DuckDBPyConnection, path: Path, name: str, params: dict[str, Any]) -> Answer:
+    """One query of a direct batch: its table, or the error it raised (as a StoreError)."""
+    try:
+        return Answer(name, run_named(con, name, params))
+    except duckdb.CatalogException:
+        return Answer(name, None, StoreMissing(f"{path} has no schema yet: start the collectors (ogwatch run)"))
+    except (StoreError, duckdb.Error) as exc:
+        return Answer(name, None, exc if isinstance(exc, StoreError) else StoreError(f"query {name} failed: {exc}"))

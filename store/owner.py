@@ -5,7 +5,8 @@ DuckDB lets one process write or many read, never both. The process that opens t
 HTTP on 127.0.0.1, announced in `<db>.owner.json` (pid, port, random token; mode 0600). Readers in
 other processes (dashboard, CLI) ask it instead of opening the file. Only registered query names are
 accepted, parameters are bound, and results travel as Arrow IPC so types (and exact uint256 text)
-arrive unchanged.
+arrive unchanged. `POST /query_many` answers several named queries in one request (run concurrently on the
+owner's cursors; each answer is a table or that query's own error, see `store.owner_batch`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pyarrow as pa
 import requests
 
 from store.errors import StoreError
+from store.owner_batch import Answer, answer_batch, decode_batch, encode_batch, parse_batch
 
 TOKEN_HEADER = "X-Ogwatch-Token"
 Executor = Callable[[str, dict[str, Any]], pa.Table]
@@ -82,7 +84,8 @@ def from_arrow_bytes(data: bytes) -> pa.Table:
 
 
 class OwnerServer:
-    """Serves POST /query {"name", "params"} with the owner's executor; GET /ping for liveness."""
+    """Serves POST /query {"name", "params"} and POST /query_many {"queries": [...]} with the owner's executor;
+    GET /ping for liveness."""
 
     def __init__(self, db_path: Path, execute: Executor):
         self.db_path = db_path
@@ -127,6 +130,8 @@ def _make_handler(execute: Executor, token: str) -> type[BaseHTTPRequestHandler]
         def do_POST(self) -> None:  # noqa: N802 - stdlib name
             if self.headers.get(TOKEN_HEADER) != token:
                 return self._reply(403, b"bad token", "text/plain")
+            if self.path == "/query_many":
+                return self._many()
             try:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
                 table = execute(str(body["name"]), dict(body.get("params") or {}))
@@ -135,6 +140,13 @@ def _make_handler(execute: Executor, token: str) -> type[BaseHTTPRequestHandler]
             except Exception as exc:  # a failed read must reach the reader as an error, not a hang
                 return self._reply(500, f"{type(exc).__name__}: {exc}".encode(), "text/plain")
             self._reply(200, arrow_bytes(table), "application/vnd.apache.arrow.stream")
+
+        def _many(self) -> None:
+            try:
+                batch = parse_batch(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            except (StoreError, ValueError) as exc:
+                return self._reply(400, str(exc).encode(), "text/plain")
+            self._reply(200, encode_batch(answer_batch(execute, batch)), "application/octet-stream")
 
         def _reply(self, code: int, data: bytes, ctype: str) -> None:
             self.send_response(code)
@@ -166,3 +178,21 @@ def ask_owner(info: OwnerInfo, name: str, params: dict[str, Any], timeout: float
     if resp.status_code == 403:
         raise OwnerUnavailable("owner token changed")
     raise StoreError(f"query {name} failed in the owner process: {resp.text[:300]}")
+
+
+def ask_owner_many(info: OwnerInfo, batch: list[tuple[str, dict[str, Any]]], timeout: float) -> list[Answer]:
+    """Run several named queries in the owner process in one request: one answer per query, in order."""
+    try:
+        resp = requests.post(
+            f"{info.url}/query_many",
+            json={"queries": [{"name": n, "params": p} for n, p in batch]},
+            headers={TOKEN_HEADER: info.token},
+            timeout=timeout,
+        )
+    except requests.RequestException as exc:
+        raise OwnerUnavailable(str(exc)) from exc
+    if resp.status_code == 200:
+        return decode_batch(resp.content, [n for n, _ in batch])
+    if resp.status_code == 403:
+        raise OwnerUnavailable("owner token changed")
+    raise StoreError(f"queries {', '.join(n for n, _ in batch)} failed in the owner process: {resp.text[:300]}")

@@ -201,14 +201,19 @@ register(Query(
     WITH last_read AS (
         SELECT * FROM validator_reads WHERE {_CHAIN}
         QUALIFY row_number() OVER (PARTITION BY chain_id, source ORDER BY block_number DESC) = 1
+    ),
+    latest AS (  -- each validator's newest row (the key includes block_number, so it is one row)
+        SELECT chain_id, source, validator, max(block_number) AS block_number
+        FROM validator_powers WHERE {_CHAIN} GROUP BY chain_id, source, validator
     )
     SELECT v.chain_id, v.source, v.validator, v.operator_address, v.consensus_pubkey, v.moniker, v.jailed,
            v.status, v.tokens, v.power, v.power_f, v.block_number AS changed_block,
            r.block_number AS read_block, to_timestamp(r.block_ts) AS read_time
-    FROM validator_powers v JOIN last_read r ON r.chain_id = v.chain_id AND r.source = v.source
-    WHERE {_chain("v")}
-    QUALIFY row_number() OVER (PARTITION BY v.chain_id, v.source, v.validator ORDER BY v.block_number DESC) = 1
-        AND v.present
+    FROM validator_powers v
+    JOIN latest l ON l.chain_id = v.chain_id AND l.source = v.source AND l.validator = v.validator
+                 AND l.block_number = v.block_number
+    JOIN last_read r ON r.chain_id = v.chain_id AND r.source = v.source
+    WHERE {_chain("v")} AND v.present
     ORDER BY v.chain_id, v.source, v.power_f DESC, v.validator
     """,
     "The current validator set per source (staking | cometbft): operator address, consensus key, moniker, "

@@ -33,11 +33,13 @@ settled AS (  -- the block time from the event row; from `blocks` only for rows 
     FROM (SELECT * FROM settlements WHERE ($chain_id IS NULL OR chain_id = $chain_id) AND block_ts IS NULL) s
     LEFT JOIN blocks b ON b.chain_id = s.chain_id AND b.number = s.block_number
 ),
-lags AS (
-    SELECT chain_id, block_number, log_index, mode, tee_id, block_ts - signer_ts AS lag_s, 'event' AS source
+lags AS (  -- block_ts: the settlement's block time (settled is unique per settlement, so no join back to it)
+    SELECT chain_id, block_number, log_index, mode, tee_id, block_ts - signer_ts AS lag_s, 'event' AS source,
+           block_ts
     FROM settled WHERE mode = 'individual' AND signer_ts IS NOT NULL AND block_ts IS NOT NULL
     UNION ALL
-    SELECT l.chain_id, l.block_number, l.log_index, 'batch', l.tee_id, st.block_ts - l.timestamp_int, 'leaf'
+    SELECT l.chain_id, l.block_number, l.log_index, 'batch', l.tee_id, st.block_ts - l.timestamp_int, 'leaf',
+           st.block_ts
     FROM settlement_leaves l JOIN settled st
       ON st.chain_id = l.chain_id AND st.block_number = l.block_number AND st.log_index = l.log_index
     WHERE l.timestamp_int IS NOT NULL AND st.block_ts IS NOT NULL
@@ -49,8 +51,9 @@ register(Query(
     "WITH " + _SETTLED + """,
     per AS (SELECT chain_id, count(*) AS settlements, sum(inferences)::BIGINT AS settled_inferences,
                    to_timestamp(max(block_ts)) AS last_settlement_ts FROM settled GROUP BY chain_id),
-    lg AS (SELECT chain_id, quantile_cont(lag_s, 0.5) AS lag_p50_s, quantile_cont(lag_s, 0.95) AS lag_p95_s,
-                  max(lag_s) AS lag_max_s FROM lags GROUP BY chain_id),
+    lg AS (SELECT chain_id, q[1] AS lag_p50_s, q[2] AS lag_p95_s, lag_max_s  -- both quantiles from one sort
+           FROM (SELECT chain_id, quantile_cont(lag_s, [0.5, 0.95]) AS q, max(lag_s) AS lag_max_s
+                 FROM lags GROUP BY chain_id)),
     ck AS (SELECT chain_id, count(*) FILTER (WHERE status = 'verified') AS blobs_verified,
                   count(*) FILTER (WHERE status = 'mismatch') AS blobs_mismatch,
                   count(*) FILTER (WHERE status = 'unavailable') AS blobs_unavailable
@@ -98,8 +101,10 @@ register(Query(
 register(Query(
     "settlement_list_recent",
     "WITH " + _SETTLED + """,
-    recent AS (SELECT * FROM settled s WHERE """ + _SINCE + """
+    newest AS (SELECT chain_id, block_number, log_index FROM settled s WHERE """ + _SINCE + """
                ORDER BY s.chain_id, s.block_number DESC, s.log_index DESC LIMIT $limit),
+    recent AS (SELECT s.* FROM settled s SEMI JOIN newest n  -- the top rows by key, then their columns
+               ON n.chain_id = s.chain_id AND n.block_number = s.block_number AND n.log_index = s.log_index),
     leaf_lags AS (SELECT l.chain_id, l.block_number, l.log_index, count(*) AS lag_n,
                          count(DISTINCT l.tee_id) AS leaf_tees, min(r.block_ts - l.timestamp_int) AS lag_min_s,
                          median(r.block_ts - l.timestamp_int) AS lag_median_s,
@@ -126,7 +131,8 @@ register(Query(
 register(Query(
     "settlement_lags",
     "WITH " + _SETTLED + """
-    SELECT l.*, to_timestamp(s.block_ts) AS block_time FROM lags l JOIN settled s
+    SELECT l.chain_id, l.block_number, l.log_index, l.mode, l.tee_id, l.lag_s, l.source,
+           to_timestamp(s.block_ts) AS block_time FROM lags l JOIN settled s
       ON s.chain_id = l.chain_id AND s.block_number = l.block_number AND s.log_index = l.log_index
     WHERE """ + _SINCE.replace("block_ts", "s.block_ts") + """
     ORDER BY l.chain_id, l.block_number, l.log_index""",  # noqa: S608 - constant SQL fragments, values bound
@@ -138,13 +144,12 @@ register(Query(
 register(Query(
     "settlement_lag_box",
     "WITH " + _SETTLED + """
-    SELECT l.mode, count(*) AS n, min(l.lag_s)::DOUBLE AS lag_min_s, quantile_cont(l.lag_s, 0.25) AS lag_q1_s,
-           quantile_cont(l.lag_s, 0.5) AS lag_median_s, quantile_cont(l.lag_s, 0.75) AS lag_q3_s,
-           max(l.lag_s)::DOUBLE AS lag_max_s
-    FROM lags l JOIN settled s
-      ON s.chain_id = l.chain_id AND s.block_number = l.block_number AND s.log_index = l.log_index
-    WHERE """ + _SINCE.replace("block_ts", "s.block_ts") + """
-    GROUP BY l.mode ORDER BY l.mode""",  # noqa: S608 - constant SQL fragments, values bound
+    SELECT mode, n, lag_min_s, q[1] AS lag_q1_s, q[2] AS lag_median_s, q[3] AS lag_q3_s, lag_max_s
+    FROM (SELECT l.mode, count(*) AS n, min(l.lag_s)::DOUBLE AS lag_min_s,
+                 quantile_cont(l.lag_s, [0.25, 0.5, 0.75]) AS q, max(l.lag_s)::DOUBLE AS lag_max_s
+          FROM lags l WHERE """ + _SINCE.replace("block_ts", "l.block_ts") + """
+          GROUP BY l.mode)
+    ORDER BY mode""",  # noqa: S608 - constant SQL fragments, values bound
     "Per mode over the selection: lag samples n, min, quartiles (linear interpolation) and max (s): the lag box "
     "plot's input, from the same samples as settlement_lags.",
     _WINDOW, _OPT_WINDOW,
@@ -153,13 +158,12 @@ register(Query(
 register(Query(
     "settlement_lag_stats",
     "WITH " + _SETTLED + """
-    SELECT l.chain_id, coalesce(l.mode, 'all') AS mode, count(*) AS n, quantile_cont(l.lag_s, 0.5) AS lag_p50_s,
-           quantile_cont(l.lag_s, 0.95) AS lag_p95_s, max(l.lag_s) AS lag_max_s, min(l.lag_s) AS lag_min_s
-    FROM lags l JOIN settled s
-      ON s.chain_id = l.chain_id AND s.block_number = l.block_number AND s.log_index = l.log_index
-    WHERE """ + _SINCE.replace("block_ts", "s.block_ts") + """
-    GROUP BY GROUPING SETS ((l.chain_id, l.mode), (l.chain_id))
-    ORDER BY l.chain_id, mode""",  # noqa: S608 - constant SQL fragments, values bound
+    SELECT chain_id, mode, n, q[1] AS lag_p50_s, q[2] AS lag_p95_s, lag_max_s, lag_min_s
+    FROM (SELECT l.chain_id, coalesce(l.mode, 'all') AS mode, count(*) AS n,
+                 quantile_cont(l.lag_s, [0.5, 0.95]) AS q, max(l.lag_s) AS lag_max_s, min(l.lag_s) AS lag_min_s
+          FROM lags l WHERE """ + _SINCE.replace("block_ts", "l.block_ts") + """
+          GROUP BY GROUPING SETS ((l.chain_id, l.mode), (l.chain_id)))
+    ORDER BY chain_id, mode""",  # noqa: S608 - constant SQL fragments, values bound
     "Lag p50/p95/max/min (s) with n, per chain and mode, and over all modes (mode 'all').",
     _WINDOW, _OPT_WINDOW,
 ))

@@ -8,17 +8,28 @@ the page says why.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from analysis.charged_fees import Timeline, after_hike, check_trades, needs_history, rate_timeline, with_history
+from analysis.charged_fees import (
+    Timeline,
+    TradePositions,
+    after_hike,
+    check_trades,
+    needs_history,
+    rate_timeline,
+    trade_positions,
+    with_history,
+)
 from collectors import fee_history
 from ogwatch.config import Config
 from ogwatch.ui.data import config, query
 
 VERDICTS = ("ok", "mismatch", "n/a", "unknown-rate")
+READS = ("charged_trades", "charged_setter_events", "charged_fee_changes", "charged_fee_readings")
 SHOWN_ROWS = 500  # rows of a large table drawn on the page (downloads hold every row)
 EMITS_SETTER_EVENTS = frozenset({"twinfun_market"})  # every fee change emits an event (the BSC Twin.fun market)
 VERDICT_TEXT = {
@@ -52,10 +63,11 @@ def _market_of(cfg: Config, chain_id: int, address: str) -> tuple[str, str] | No
     return None
 
 
-def add_history(trades: pd.DataFrame, timeline: Timeline) -> tuple[Timeline, list[dict[str, Any]]]:
+def add_history(trades: pd.DataFrame, timeline: Timeline,
+                at: TradePositions | None = None) -> tuple[Timeline, list[dict[str, Any]]]:
     """The timeline with historical rates before each market's first trade where needed, and what was read."""
     cfg, notes = config(), []
-    for (chain_id, address), first in needs_history(trades, timeline).items():
+    for (chain_id, address), first in needs_history(trades, timeline, at).items():
         where = _market_of(cfg, chain_id, address)
         if where is None:
             past = fee_history.PastRates(first - 1, None, "the market is not in the config: no node to ask")
@@ -69,18 +81,44 @@ def add_history(trades: pd.DataFrame, timeline: Timeline) -> tuple[Timeline, lis
     return timeline, notes
 
 
+class _NotCached(Exception):
+    """Raised by `charged_summary` on a peek that missed (exceptions are never cached)."""
+
+
+_peek = threading.local()
+
+
+Summary = tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]
+
+
+def cached(chain_id: int, address: str, n_blocks: int = 3) -> Summary | None:
+    """`charged_summary`'s cached result, or None when it is not cached (nothing is computed here)."""
+    _peek.on = True
+    try:
+        return charged_summary(chain_id, address, n_blocks)
+    except _NotCached:
+        return None
+    finally:
+        _peek.on = False
+
+
+def wanted(chain_id: int, address: str) -> list[tuple[str, dict[str, Any]]]:
+    """The named queries `charged_summary` reads (for one batched prefetch with the rest of the page)."""
+    return [(name, {"chain_id": int(chain_id), "address": address}) for name in READS]
+
+
 @st.cache_data(ttl=10, show_spinner=False)
-def charged_summary(chain_id: int, address: str, n_blocks: int = 3) -> tuple[dict[str, Any], pd.DataFrame,
-                                                                           pd.DataFrame]:
+def charged_summary(chain_id: int, address: str, n_blocks: int = 3) -> Summary:
     """(summary, per-trade check, trades within n_blocks after a hike) for one market.
 
     summary: `trades`, one count per verdict, `after_hike` (rows), `n_blocks`, `history` (the historical reads
     made before the first known rate: address, block, read, reason), and `missing` / `error` when the store
     could not be read (the frames are then empty).
     """
+    if getattr(_peek, "on", False):
+        raise _NotCached(address)
     params = {"chain_id": int(chain_id), "address": address}
-    results = {name: query(name, **params) for name in
-               ("charged_trades", "charged_setter_events", "charged_fee_changes", "charged_fee_readings")}
+    results = {name: query(name, **params) for name in READS}
     missing = any(r.missing for r in results.values())
     error = next((r.error for r in results.values() if r.error), "")
     trades = results["charged_trades"].df.astype(object)  # plain Python values: the row-wise checks run faster
@@ -90,8 +128,9 @@ def charged_summary(chain_id: int, address: str, n_blocks: int = 3) -> tuple[dic
     else:
         timeline = rate_timeline(results["charged_setter_events"].df, results["charged_fee_changes"].df,
                                  results["charged_fee_readings"].df)
-        timeline, history = add_history(trades, timeline)
-        checked, hiked = check_trades(trades, timeline), after_hike(trades, timeline, n_blocks)
+        at = trade_positions(trades)  # read once for the three passes over the trades
+        timeline, history = add_history(trades, timeline, at)
+        checked, hiked = check_trades(trades, timeline, at), after_hike(trades, timeline, n_blocks, at)
     counts = checked["verdict"].value_counts()
     summary: dict[str, Any] = {"trades": len(checked), **{v: int(counts.get(v, 0)) for v in VERDICTS},
                                "after_hike": len(hiked), "n_blocks": n_blocks, "history": history,
@@ -99,10 +138,10 @@ def charged_summary(chain_id: int, address: str, n_blocks: int = 3) -> tuple[dic
     return summary, checked, hiked
 
 
-def render_charged(chain_id: int, address: str, n_blocks: int = 3) -> None:
-    """The "Fee actually charged" section for one market."""
+def render_charged(chain_id: int, address: str, n_blocks: int = 3, known: Summary | None = None) -> None:
+    """The "Fee actually charged" section for one market (`known`: the summary when the caller has it)."""
     st.subheader("Fee actually charged")
-    summary, checked, hiked = charged_summary(chain_id, address, n_blocks)
+    summary, checked, hiked = known or charged_summary(chain_id, address, n_blocks)
     if summary["missing"]:
         st.info("No store yet: start the collectors to check charged fees.")
         return
@@ -138,4 +177,4 @@ def render_charged(chain_id: int, address: str, n_blocks: int = 3) -> None:
                        key="charged_csv")
 
 
-__all__ = ["CAPTION", "VERDICTS", "charged_summary", "render_charged"]
+__all__ = ["CAPTION", "READS", "VERDICTS", "Summary", "cached", "charged_summary", "render_charged", "wanted"]

@@ -146,6 +146,16 @@ def describe(cfg: configmod.Config, run: Runner, market: dict[str, Any]) -> dict
     }
 
 
+def wanted(market: dict[str, Any], chain_filter: int | None) -> list[tuple[str, dict[str, Any]]]:
+    """The named queries (with parameters) the fee page reads for one market row and the network filter, for one
+    batched prefetch (`ogwatch.ui.data.prefetch`): what `describe`, the ceiling evidence, the trade summary and
+    the change tables (this market's and the network's) ask for."""
+    one: dict[str, Any] = {"chain_id": int(market["chain_id"]), "address": str(market["address"])}
+    return [("fee_queued", one), ("fee_roles", one), ("fee_coverage", {"chain_id": one["chain_id"]}),
+            ("fee_ceiling_evidence", one), ("fee_trades_summary", one), ("fee_changes", one),
+            ("fee_changes", {"chain_id": chain_filter, "address": None})]
+
+
 def changes_table(cfg: configmod.Config, df: pd.DataFrame) -> pd.DataFrame:
     """Changes with labels and percent columns (fee fields), ready for a table or CSV."""
     if df.empty:
@@ -221,4 +231,4 @@ def market_changes(chain_id: int | None, address: str | None = None) -> pd.DataF
 __all__ = ["FEES", "NO_UPGRADE", "ONE", "REACH_100", "UNBOUNDED", "WITHOUT_LIMIT", "changes_table", "clean",
            "control_summary", "coverage", "describe", "duration", "fee_detail", "fmt_percent", "fraction",
            "market_changes", "market_labels", "market_view", "markets", "page_run", "percent", "queued_view",
-           "resolve", "step_series", "utc", "with_labels", "worst_case"]
+           "resolve", "step_series", "utc", "wanted", "with_labels", "worst_case"]

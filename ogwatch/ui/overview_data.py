@@ -3,7 +3,9 @@
 Reads only what the watch pages read (named queries through a `Runner` (name, **params) -> DataFrame) and
 reuses their data modules, so the overview and the pages always agree: fee markets and their warnings
 (`fee_markets`, `fee_queued`, ogwatch.ui.fees_worst), the production Vanilla share (verification_data), the
-settlement lag (`settlement_summary`), Nakamoto coefficients (concentration_data) and firing alerts.
+settlement lag (`settlement_summary`), Nakamoto coefficients (concentration_data) and firing alerts. It reads
+nothing it does not show (no verification trend or coverage, no settled-work concentration), and `wanted`
+lists its reads so the page asks for them in one batch.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ogwatch.ui import verification_data as vd
 
 Runner = fd.Runner
 LAYERS = {"validators": "Validators (consensus power)", "tee_active": "TEE operators (active TEEs)"}
+NOT_SHOWN = frozenset({"verification_mode_series", "verification_coverage"})  # vd.headline reads, overview omits
 
 
 @dataclass(frozen=True)
@@ -110,14 +113,29 @@ def settlement(run: Runner, chain_id: int | None) -> dict[str, Any]:
 
 
 def nakamoto(cfg: configmod.Config, run: Runner, chain_id: int | None) -> dict[str, dict[str, Any] | None]:
-    """Per layer, per entity: Nakamoto coefficients at 1/3, 1/2, 2/3 with count and total (None: no data)."""
-    layers = cd.summary(cfg, run, chain_id)["layers"]
+    """Per layer, per entity: Nakamoto coefficients at 1/3, 1/2, 2/3 with count and total (None: no data).
+
+    The same weights and metrics as `cd.summary`'s validator and active-TEE layers (its settled-work layer,
+    which the overview does not show, is not read)."""
+    entities, bands = cd.entity_map(cfg), cfg.concentration.hhi_bands
+    weights = {"validators": cd.validator_weights(run, chain_id)[0], "tee_active": cd.tee_active_weights(run, chain_id)}
     out: dict[str, dict[str, Any] | None] = {}
     for key in LAYERS:
-        m = layers[key]["per_entity"]["metrics"]
+        m = cd.breakdown(weights[key], entities, bands)["per_entity"]["metrics"]
         out[key] = None if m is None else {"nakamoto": m["nakamoto"], "count": m["count"], "total": m["total"],
                                            "band": m["band"]}
     return out
+
+
+def verification(cfg: configmod.Config, run: Runner, chain_id: int | None, since: datetime | None) -> dict[str, Any]:
+    """The verification headline of `vd.headline` (production Vanilla share with n, the all-inference split, the
+    production definition), without its trend and coverage: the overview shows neither, so their two scans of
+    the inference tables are not run."""
+    def headline_only(name: str, **params: Any) -> pd.DataFrame:
+        return pd.DataFrame() if name in NOT_SHOWN else run(name, **params)
+
+    view = vd.headline(cfg, headline_only, chain_id, since)
+    return {k: view[k] for k in ("headline", "production", "all", "production_definition")}
 
 
 def nakamoto_text(n: dict[str, Any]) -> str:
@@ -130,13 +148,22 @@ def firing(run: Runner) -> list[dict[str, Any]]:
     return [a for a in ad.alerts(run, "firing") if not a["silenced"]]
 
 
+def wanted(cfg: configmod.Config, chain_id: int | None, since: datetime | None) -> list[tuple[str, dict[str, Any]]]:
+    """Every named query (with its parameters) the overview reads for a selection, for one batched prefetch
+    (`ogwatch.ui.data.prefetch`)."""
+    chain = {"chain_id": chain_id}
+    return [("fee_markets", chain), ("fee_queued", {**chain, "address": None}),
+            ("verification_modes", vd.params(cfg, chain_id, since)), ("settlement_summary", chain),
+            ("validators_current", chain), ("tee_operators", chain), ("alerts_list", {"status": "firing"})]
+
+
 def facts(cfg: configmod.Config, run: Runner, markets: pd.DataFrame, chain_id: int | None,
           since: datetime | None) -> dict[str, Any]:
     """Every headline fact of the selection (the page draws these), gathered concurrently (they read
     independent named queries; see ogwatch.ui.parallel_data)."""
     return pdata.gather({
         "markets": lambda: market_flags(run, markets, chain_id, since),
-        "verification": lambda: vd.headline(cfg, run, chain_id, since),
+        "verification": lambda: verification(cfg, run, chain_id, since),
         "settlement": lambda: settlement(run, chain_id),
         "nakamoto": lambda: nakamoto(cfg, run, chain_id),
         "alerts": lambda: firing(run)})
