@@ -29,7 +29,9 @@ import subprocess
 import tempfile
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ from typing import Any
 import duckdb
 import requests
 
+from bench import engine_bench_cpu as cpu
 from bench import engine_bench_report as report
 from bench.engine_bench_contenders import (
     ROOT,
@@ -163,6 +166,7 @@ class Bench:
     urls: dict[str, str]
     variants: list[CryoVariant]
     work: Path
+    anvil: cpu.AnvilMeter
 
     def ogwatch(self, name: str, db: Path, topics: list[str] | None, **extra: Any) -> WorkerRun:
         """One ogwatch backfill (child process) into a fresh store."""
@@ -186,12 +190,20 @@ class Bench:
     def measure(self, row: dict[str, Any], rep: int, keep_db: Path) -> None:
         """Floor, every cryo variant, then ogwatch, over the row's jobs; appends to the row."""
         jobs, sec, counts = row["jobs"], row["seconds"], row["counts"]
-        for key, (seconds, n) in [("floor", floor(jobs, self.span)),
-                                  *((v.key, cryo_collect(jobs, v)) for v in self.variants)]:
+        contenders: list[tuple[str, Callable[[], tuple[float, int]]]] = [
+            ("floor", partial(floor, jobs, self.span)),
+            *((v.key, partial(cryo_collect, jobs, v)) for v in self.variants)]
+        for key, run_one in contenders:
+            anvil0, own0 = self.anvil.read(), cpu.self_cpu_s()
+            seconds, n = run_one()
+            cpu.record(row, key, self.anvil.read() - anvil0, cpu.self_cpu_s() - own0)
             sec[key].append(seconds)
             counts[key] = n
         db = self.work / f"run-{rep}.duckdb"
+        anvil0 = self.anvil.read()
         run = self.ogwatch(f"backfill-{rep}", db, row["topics"])
+        cpu.record(row, "ogwatch", self.anvil.read() - anvil0, run.result["cpu_s"])
+        row.setdefault("process_cpu_s", []).append(run.process_cpu_s)
         sec["ogwatch"].append(run.result["seconds"])
         row["rss_mb"].append(run.peak_rss_mb)
         row["ru_maxrss_mb"].append(run.ru_maxrss_mb)
@@ -212,7 +224,7 @@ class Bench:
         for i, row in enumerate(rows):
             run = self.ogwatch(f"phases-{i}", self.work / f"phases-{i}.duckdb", row["topics"], phases=True)
             out[row["name"]] = run.result["phases"] | {"total_s": run.result["seconds"], "rss_mb": run.peak_rss_mb,
-                                                       "engines": run.result["engines"]}
+                                                       "engines": run.result["engines"], "cpu_s": run.result["cpu_s"]}
         return out
 
     def incremental(self, db: Path, network: str, ticks: int) -> dict[str, Any]:
@@ -236,7 +248,8 @@ def setup(w: worldmod.World, work: Path, no_cryo_defaults: bool) -> Bench:
     span = next(iter(sizes.values()))
     variants = [v for v in cryo_variants(span) if not (no_cryo_defaults and v.key == "cryo_default")]
     heads = {k: int(c.head()["number"], 16) for k, c in w.chains.items()}
-    return Bench(cfg_path, heads, span, targets, w.urls, variants, work)
+    pids = [node.pid for node in w.devnet.nodes.values()]
+    return Bench(cfg_path, heads, span, targets, w.urls, variants, work, cpu.AnvilMeter(pids))
 
 
 def main() -> None:

@@ -144,12 +144,14 @@ class WorkerRun:
     `peak_rss_mb` is the child's own VmHWM (read by the child as it finishes: the peak of its own address
     space since exec). `ru_maxrss_mb` (wait4) is kept for reference only: Linux folds the parent's RSS at
     fork time into the child's ru_maxrss, so with a parent holding cryo's frames it says the parent's size.
+    `process_cpu_s` is the child's whole life (wait4: user + system, imports and its own children included).
     """
 
     result: dict[str, Any]
     process_wall_s: float
     peak_rss_mb: float
     ru_maxrss_mb: float
+    process_cpu_s: float
 
 
 def run_worker(job: dict[str, Any], workdir: Path, name: str) -> WorkerRun:
@@ -165,4 +167,5 @@ def run_worker(job: dict[str, Any], workdir: Path, name: str) -> WorkerRun:
     if proc.returncode != 0:
         raise RuntimeError(f"ogwatch worker {name} exited with {proc.returncode}")
     result = json.loads(out_path.read_text())
-    return WorkerRun(result, wall, result["vm_hwm_kb"] / 1024, usage.ru_maxrss / 1024)  # both in kB on Linux
+    return WorkerRun(result, wall, result["vm_hwm_kb"] / 1024, usage.ru_maxrss / 1024,  # both in kB on Linux
+                     usage.ru_utime + usage.ru_stime)

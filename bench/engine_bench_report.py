@@ -8,6 +8,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from bench import engine_bench_cpu as cpu
+
 #: Informational targets: (key, description).
 TARGETS = {
     "floor": "ogwatch within 1.5x of the floor (all events)",
@@ -56,7 +58,9 @@ def _x(value: float) -> str:
 def progress(rep: int, row: dict[str, Any]) -> str:
     """One line per finished (repetition, event type)."""
     sec, cnt = row["seconds"], row["counts"]
-    parts = [f"{k} {v[-1]:.2f}s/{cnt[k]:,}" for k, v in sec.items() if v]
+    cpu_s = row.get("cpu", {})
+    parts = [f"{k} {v[-1]:.2f}s/{cnt[k]:,}" + (f" (cpu anvil {cpu_s[k]['anvil'][-1]:.2f} own {cpu_s[k]['own'][-1]:.2f})"
+                                               if k in cpu_s else "") for k, v in sec.items() if v]
     return f"rep {rep + 1} {row['name']:<20} " + "  ".join(parts) + f"  rss {row['rss_mb'][-1]:.0f} MB"
 
 
@@ -94,6 +98,37 @@ def results_tables(res: dict[str, Any]) -> str:
     rate_rows = [[r["name"], *(_n(r["events"] / med(r["seconds"][k])) for k in keys),
                   *(_n(r["blocks"] / med(r["seconds"][k])) for k in keys)] for r in res["rows"]]
     return times + "\n\n" + table(rate_head, rate_rows)
+
+
+def cpu_tables(res: dict[str, Any]) -> str:
+    """CPU seconds of anvil and of each contender per run (medians), and the 2-core bound on Trade."""
+    cores = res["machine"]["nproc"]
+    keys = [k for k in res["contenders"] if any(k in r.get("cpu", {}) for r in res["rows"])]
+    rows = []
+    for r in res["rows"]:
+        for k, (anvil, own) in cpu.medians(r, keys).items():
+            rows.append([r["name"], k, _s(med(r["seconds"][k])), _s(anvil), _s(own), _s(anvil + own),
+                         _s((anvil + own) / cores)])
+    head = ["event type", "contender", "wall s", "anvil CPU s", "own CPU s", "anvil + own CPU s",
+            f"CPU / {cores} cores s"]
+    text = table(head, rows)
+    trade = next((r for r in res["rows"] if r["name"] == "Trade"), None)
+    if trade and "ogwatch" in trade.get("cpu", {}) and trade["seconds"].get("cryo"):
+        text += "\n\n" + _trade_budget(trade, cores)
+    return text
+
+
+def _trade_budget(trade: dict[str, Any], cores: int) -> str:
+    """Whether the CPU that ogwatch and anvil need for Trade fits in cryo's wall time on this many cores."""
+    bound, cryo_best = cpu.budget(trade, "ogwatch", cores), min(trade["seconds"]["cryo"])
+    anvil, own = cpu.medians(trade, ["ogwatch"])["ogwatch"]
+    verdict = (f"more than cryo's fastest repetition ({cryo_best:.2f} s): no overlap can make ogwatch as fast as "
+               "cryo on this machine" if bound > cryo_best else
+               f"less than cryo's fastest repetition ({cryo_best:.2f} s): the CPU budget alone does not rule it out, "
+               f"but it needs both cores busy with nothing else running all the time (ogwatch took "
+               f"{med(trade['seconds']['ogwatch']):.2f} s)")
+    return (f"Trade on {cores} cores: ogwatch's run used {anvil:.2f} s of anvil CPU and {own:.2f} s of its own, so it "
+            f"needs at least ({anvil:.2f} + {own:.2f}) / {cores} = {bound:.2f} s of wall time, {verdict}.")
 
 
 def notes(res: dict[str, Any]) -> str:
@@ -154,8 +189,12 @@ def phases_table(res: dict[str, Any]) -> str:
     per_engine = table(["engine (all)", "events", "s", "events/s"],
                        [[f"{e['source']}/{e['network']}", _n(e["events"]), _s(e["seconds"]),
                          _n(e["events"] / e["seconds"]) if e["seconds"] else "-"] for e in whole["engines"]])
+    cpu_steps = sorted({s for p in ph.values() for s in p.get("thread_cpu_s", {})})
+    cpu_rows = [[step, *(_s(ph[n].get("thread_cpu_s", {}).get(step, 0.0)) for n in names)] for step in cpu_steps]
+    cpu_rows.append(["whole process (every thread, DuckDB's own included)", *(_s(ph[n]["cpu_s"]) for n in names)])
+    by_thread = table(["CPU s by thread (same runs)", *(f"{n} s" for n in names)], cpu_rows)
     return table(["step", *(f"{n} s" for n in names), "share (all)", "RSS growth MB (all)"], rows) + "\n\n" \
-        + per_engine
+        + by_thread + "\n\n" + per_engine
 
 
 def top_functions(path: Path, n: int) -> str:
@@ -177,6 +216,7 @@ def markdown(res: dict[str, Any]) -> str:
         f"Timed parts: median of {reps} repetition{'s' if reps != 1 else ''}.",
         "### Event mix and density\n\n" + mix_tables(res),
         "### Results\n\n" + results_tables(res) + "\n\n" + notes(res),
+        "### CPU seconds (anvil and each contender, median of the repetitions)\n\n" + cpu_tables(res),
         "### Targets (informational)\n\n" + table(["target", "measured", ""],
                                                    [[c["target"], c["value"], "PASS" if c["pass"] else "MISS"]
                                                     for c in res["checks"]]),

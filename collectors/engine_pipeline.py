@@ -6,8 +6,8 @@
   while span i is decoded and written. Only one thread uses the RPC pool at any time: the engine asks
   the node itself only after `drain()` (reorg handling) or before anything is in flight.
 - `CommitUnit` keeps one store transaction open over several spans and commits after enough logs or
-  seconds: each span still writes its rows and its checkpoint together, and a crash loses at most the
-  uncommitted spans, which the next run indexes again from the last committed checkpoint.
+  seconds: the spans' rows, their blocks and the last span's checkpoint commit together, and a crash loses
+  at most the uncommitted spans, which the next run indexes again from the last committed checkpoint.
 - `Writer` runs the span writes of a `CommitUnit` on a worker thread, so DuckDB inserts span i (without
   the GIL) while span i+1 is decoded.
 """
@@ -27,6 +27,8 @@ import duckdb
 
 from collectors import fetch
 from collectors.pool import RpcPool
+from store import chainwrite
+from store.chainwrite import Checkpoint
 from store.db import Store
 
 
@@ -118,14 +120,25 @@ def _settle(future: Future[Fetched]) -> None:
         pass
 
 
+Block = tuple[int, str, str, int]  # number, hash, parent hash, unix ts
+
+
 class CommitUnit:
-    """One store transaction over several spans, committed after `max_logs` logs or `max_seconds`."""
+    """One store transaction over several spans, committed after `max_logs` logs or `max_seconds`.
+
+    A span's rows are written as it comes; its block headers and checkpoint may be handed to `defer`, and then
+    the unit writes the blocks of all its spans and the last checkpoint once, just before it commits, in the
+    same transaction (4-5 fewer DuckDB statements per span; a checkpoint nobody reads before the commit is
+    not written again and again).
+    """
 
     def __init__(self, store: Store, max_logs: int, max_seconds: float):
         self.store, self.max_logs, self.max_seconds = store, max_logs, max_seconds
         self._stack: ExitStack | None = None
         self._cur: duckdb.DuckDBPyConnection | None = None
         self._logs, self._opened = 0, 0.0
+        self._cp: Checkpoint | None = None
+        self._blocks: list[Block] = []
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """The open transaction's cursor (a transaction begins if none is open)."""
@@ -135,14 +148,29 @@ class CommitUnit:
             self._logs, self._opened = 0, time.monotonic()
         return self._cur
 
+    def defer(self, cp: Checkpoint, blocks: list[Block]) -> None:
+        """A written span's blocks (ascending, after those deferred before) and checkpoint, for the commit."""
+        self._cp = cp
+        self._blocks.extend(blocks)
+
     def wrote(self, logs: int) -> None:
         """A span was written: commit when the unit is full."""
         self._logs += logs
         if self._logs >= self.max_logs or time.monotonic() - self._opened >= self.max_seconds:
             self.commit()
 
+    def _flush(self) -> None:
+        cp, blocks, self._cp, self._blocks = self._cp, self._blocks, None, []
+        if cp is not None and self._cur is not None:
+            chainwrite.write_blocks(self._cur, cp, blocks)
+
     def commit(self) -> None:
-        """Commit what is open, if anything."""
+        """Commit what is open, if anything (the deferred blocks and checkpoint first)."""
+        try:
+            self._flush()
+        except BaseException as err:
+            self.__exit__(type(err), err, err.__traceback__)  # rolls the whole unit back
+            raise
         stack, self._stack, self._cur = self._stack, None, None
         if stack is not None:
             stack.close()
@@ -151,9 +179,18 @@ class CommitUnit:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        failed: BaseException | None = None
+        if kind is None:
+            try:
+                self._flush()
+            except BaseException as err:  # noqa: BLE001 - rolled back below, then raised
+                failed, kind, exc, tb = err, type(err), err, err.__traceback__
+        self._cp, self._blocks = None, []
         stack, self._stack, self._cur = self._stack, None, None
         if stack is not None:
             stack.__exit__(kind, exc, tb)  # rolls back on an exception, commits otherwise
+        if failed is not None:
+            raise failed
 
 
 class Writer:
@@ -169,15 +206,23 @@ class Writer:
         self._pool: ThreadPoolExecutor | None = None
         self._last: Future[None] | None = None
 
-    def submit(self, job: Callable[[duckdb.DuckDBPyConnection], int]) -> None:
-        """Queue job(cursor) after the previous one; the job returns how many logs it wrote."""
+    def submit(self, job: Callable[[duckdb.DuckDBPyConnection], int],
+               deferred: tuple[Checkpoint, list[Block]] | None = None) -> None:
+        """Queue job(cursor) after the previous one; the job returns how many logs it wrote.
+
+        `deferred`: the span's checkpoint and blocks, written when its commit unit commits (`CommitUnit.defer`).
+        """
         self._wait()
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ogwatch-writer")
-        self._last = self._pool.submit(self._run, job)
+        self._last = self._pool.submit(self._run, job, deferred)
 
-    def _run(self, job: Callable[[duckdb.DuckDBPyConnection], int]) -> None:
-        self._unit.wrote(job(self._unit.cursor()))
+    def _run(self, job: Callable[[duckdb.DuckDBPyConnection], int],
+             deferred: tuple[Checkpoint, list[Block]] | None) -> None:
+        logs = job(self._unit.cursor())
+        if deferred is not None:
+            self._unit.defer(*deferred)
+        self._unit.wrote(logs)
 
     def _wait(self) -> None:
         last, self._last = self._last, None

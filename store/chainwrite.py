@@ -95,8 +95,22 @@ def write_span(cur: duckdb.DuckDBPyConnection, cp: Checkpoint, tables: dict[str,
     `distinct`: the rows' (block_number, log_index) are known to be distinct (see insert_span_rows); each
     table's columns are in table order, chain_id first (collectors.decode.to_arrow).
     """
+    write_rows(cur, tables, distinct=distinct)
+    write_blocks(cur, cp, blocks)
+
+
+def write_rows(cur: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table], *, distinct: bool = False) -> None:
+    """A span's rows per table (see write_span), without its blocks and checkpoint."""
     for table, rows in tables.items():
         insert_span_rows(cur, table, rows, distinct=distinct)
+
+
+def write_blocks(cur: duckdb.DuckDBPyConnection, cp: Checkpoint, blocks: list[tuple[int, str, str, int]]) -> None:
+    """Block headers (number, hash, parent hash, unix ts; ascending, no number twice) and the checkpoint.
+
+    The engine writes these once per commit unit, for all of its spans, just before the unit commits: in the
+    same transaction as the rows, so a crash still leaves rows, blocks and checkpoint together.
+    """
     if blocks:
         number, hsh, parent, ts = zip(*blocks, strict=True)
         pool = pa.system_memory_pool()
@@ -120,6 +134,7 @@ def stored_hashes(cur: duckdb.DuckDBPyConnection, chain_id: int, below: int, lim
 def rollback_above(cur: duckdb.DuckDBPyConnection, chain_id: int, fork_block: int, fork_hash: str | None,
                    old_hash: str, new_hash: str) -> dict[str, int]:
     """Remove everything above the fork point, pull every checkpoint back to it, record the reorg."""
+    verification_summary.rollback(cur, chain_id, fork_block)  # before its source rows go (it reads them)
     removed: dict[str, int] = {}
     for table, col in chain_tables(cur):
         n = cur.execute(f'DELETE FROM "{table}" WHERE chain_id=? AND {col}>?',  # noqa: S608 - names from code
@@ -134,10 +149,10 @@ def rollback_above(cur: duckdb.DuckDBPyConnection, chain_id: int, fork_block: in
                 [chain_id, datetime.now(UTC), fork_block, old_hash, new_hash, json.dumps(removed, sort_keys=True)])
     return removed
 
-    verification_summary.rollback(cur, chain_id, fork_block)  # before its source rows go (it reads them)
 
 def forget_chain(cur: duckdb.DuckDBPyConnection, chain_id: int) -> None:
     """Drop all of a chain's data and checkpoints (a devnet restarted with a new genesis)."""
+    verification_summary.forget(cur, chain_id)
     for table, _col in chain_tables(cur):
         cur.execute(f'DELETE FROM "{table}" WHERE chain_id=?', [chain_id])  # noqa: S608 - names from the schema
     cur.execute("DELETE FROM checkpoints WHERE chain_id=?", [chain_id])
@@ -152,7 +167,6 @@ def record_health(cur: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
 
 
 def record_capabilities(cur: duckdb.DuckDBPyConnection, chain_id: int, url: str, caps: dict[str, Any]) -> None:
-    verification_summary.forget(cur, chain_id)
     """Store what a node was found able to do (timestamps in logs, once seen, stay known)."""
     seen = cur.execute("SELECT block_timestamps_in_logs FROM node_capabilities WHERE chain_id=? AND url=?",
                        [chain_id, url]).fetchone()

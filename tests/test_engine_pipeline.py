@@ -91,6 +91,55 @@ def test_writer_writes_in_order_off_the_main_thread_and_rolls_back_a_failed_unit
         assert counts(store) == (18, 6, 5)  # the whole failed unit is rolled back
 
 
+def deferred_span(lo: int, hi: int, fail: bool = False) -> tuple[Any, tuple[Checkpoint, list[Any]]]:
+    """A writer job writing a span's rows only, and the span's checkpoint and blocks for its commit unit."""
+    def job(cur: Any) -> int:
+        if fail:
+            raise OSError("disk full")
+        chainwrite.write_rows(cur, {"trades": to_arrow("trades", trade_rows(lo, hi), CHAIN)}, distinct=True)
+        return 3 * (hi - lo + 1)
+    cp = Checkpoint("fees", CHAIN, "0xgenesis", hi, f"0x{hi:064x}")
+    return job, (cp, [(n, f"0x{n:064x}", f"0x{n - 1:064x}", 1_700_000_000 + n) for n in range(lo, hi + 1)])
+
+
+def test_deferred_blocks_and_checkpoint_commit_with_their_unit(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb", serve=False) as store:
+        with Writer(store, max_logs=12, max_seconds=60) as writer:
+            writer.submit(*deferred_span(0, 1))  # 6 logs: the unit stays open
+            writer.submit(*deferred_span(2, 3))  # 12: committed, with all 4 blocks and the checkpoint at 3
+            writer.commit()  # nothing open: a no-op
+            assert counts(store) == (12, 4, 3)
+            writer.submit(*deferred_span(4, 5))
+        assert counts(store) == (18, 6, 5)  # the writer's close commits the open unit's blocks and checkpoint
+        with store.transaction() as cur:
+            hashes = chainwrite.stored_hashes(cur, CHAIN, 5, 10)
+        assert hashes == [(n, f"0x{n:064x}") for n in range(5, -1, -1)]
+        with pytest.raises(OSError, match="disk full"), Writer(store, max_logs=100, max_seconds=60) as writer:
+            writer.submit(*deferred_span(6, 7))
+            writer.submit(*deferred_span(8, 9, fail=True))
+        assert counts(store) == (18, 6, 5)  # rows, blocks and checkpoint of the failed unit all rolled back
+
+
+def test_a_failing_flush_rolls_the_unit_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(cur: Any, cp: Checkpoint, blocks: list[Any]) -> None:
+        raise OSError("disk full at commit")
+
+    with Store(tmp_path / "s.duckdb", serve=False) as store:
+        unit = CommitUnit(store, max_logs=6, max_seconds=60)
+        job, (cp, blocks) = deferred_span(0, 1)
+        job(unit.cursor())
+        unit.defer(cp, blocks)
+        monkeypatch.setattr(chainwrite, "write_blocks", broken)
+        with pytest.raises(OSError, match="at commit"):
+            unit.wrote(6)  # full: the flush fails, the unit is rolled back
+        assert counts(store) == (0, 0, None)
+        monkeypatch.undo()
+        with CommitUnit(store, max_logs=100, max_seconds=60) as again:  # the store is usable afterwards
+            job(again.cursor())
+            again.defer(cp, blocks)
+        assert counts(store) == (6, 2, 1)
+
+
 def test_rewriting_stored_spans_is_harmless_on_every_path(tmp_path: Path) -> None:
     with Store(tmp_path / "s.duckdb", serve=False) as store:
         for distinct in (True, False, True):
