@@ -45,7 +45,10 @@ MIN_KILLS = 8  # per cycle, so that kills land after the backfill too (steady ti
 # ran. Which blocks were read depends on when each pass ran relative to the backfill, in any run, crashed or
 # not (see docs/RELIABILITY.md). They are compared and reported, not counted as crash failures; their final
 # state (market_state@latest) is. Fee changes from setter events and market_control must match exactly.
-KNOWN_ORDER_DEPENDENT = frozenset({"fee_watch_coverage", "market_state"})
+# The TEE watch likewise: one `tee_registry_reads` row per reading, and `tee_state` / `tee_pcrs` change rows
+# of those readings (a heartbeat moves between any two read blocks); their latest state is compared.
+KNOWN_ORDER_DEPENDENT = frozenset({"fee_watch_coverage", "market_state", "tee_state", "tee_pcrs",
+                                   "tee_registry_reads"})
 
 
 def config_text(world: Any, store: Path) -> str:

@@ -23,13 +23,20 @@ CLOCK_COLUMNS = frozenset({"dirty_since", "rpc_calls", "duration_ms", "retries"}
 MONITOR_RULES = ("stale_data", "collector_failing")
 
 
-# The final state of the fee watch's reading logs: whatever the reading schedule was, these must agree.
+# The final state of the fee and TEE watches' reading logs: whatever the reading schedule was, these must agree.
 LATEST = {
     "market_state@latest": """SELECT chain_id, address, field, value FROM market_state
         QUALIFY row_number() OVER (PARTITION BY chain_id, address, field ORDER BY block_number DESC) = 1""",
     "market_control@latest": """
         SELECT chain_id, address, kind, owner, owner_kind, rule, implementation, upgradeable FROM market_control
         QUALIFY row_number() OVER (PARTITION BY chain_id, address ORDER BY block_number DESC) = 1""",
+    "tee_state@latest": """
+        SELECT chain_id, registry, tee_id, owner, payment_address, endpoint, pcr_hash, tee_type, enabled, active,
+               pcr_approved FROM tee_state
+        QUALIFY row_number() OVER (PARTITION BY chain_id, registry, tee_id ORDER BY block_number DESC) = 1""",
+    "tee_pcrs@latest": """SELECT chain_id, registry, pcr_hash, tee_type, approved, version, source FROM tee_pcrs
+        QUALIFY row_number() OVER (PARTITION BY chain_id, registry, pcr_hash, tee_type
+                                   ORDER BY block_number DESC) = 1""",
 }
 
 

@@ -46,8 +46,8 @@ def test_short_crash(devnet_snapshot, tmp_path) -> None:
     assert fig["failed"] == [] and fig["open_failures"] == 0
     assert fig["kills_total"] >= 8 and fig["opens_checked"] >= 4
     cycle = fig["cycles"][0]
-    for table in ("trades", "inferences", "settlements", "checkpoints", "blocks", "tee_state", "market_state@latest",
-                  "market_control@latest", "ceilings"):
+    for table in ("trades", "inferences", "settlements", "checkpoints", "blocks", "market_state@latest",
+                  "market_control@latest", "ceilings", "tee_state@latest", "tee_pcrs@latest", "tee_events"):
         assert cycle["tables"][table]["equal"], table
     assert cycle["tables"]["trades"]["rows"] > 2000
     assert cycle["alerts"]["equal"] and cycle["alerts"]["rows"] > 0  # tee_health among them (fired on the world)
