@@ -137,19 +137,24 @@ def test_direct_batch_without_an_owner_equals_one_by_one(seeded, tmp_path) -> No
         assert ans.table is not None and ans.table.equals(table), ans.name
 
 
-def _render(path: Path, page: str, batched: bool) -> tuple[dict[str, str], list[str], list[str]]:
-    """(metric label -> value, markdown texts, names asked one by one) of a cold render through the owner."""
-    asked: list[str] = []
+def _spy_on_single_reads(mp: pytest.MonkeyPatch, asked: list[str]) -> None:
+    """Record the name of every query read one by one (Reader.query_arrow) in `asked`."""
     original = Reader.query_arrow
 
     def spy(self: Reader, name: str, params: dict[str, object] | None = None) -> object:
         asked.append(name)
         return original(self, name, params)
 
+    mp.setattr(Reader, "query_arrow", spy)
+
+
+def _render(path: Path, page: str, batched: bool) -> tuple[dict[str, str], list[str], list[str]]:
+    """(metric label -> value, markdown texts, names asked one by one) of a cold render through the owner."""
+    asked: list[str] = []
     mp = pytest.MonkeyPatch()
     mp.setenv("OGWATCH_CONFIG", str(write_config(path.parent, extra=NETS)))
     mp.chdir(ROOT)
-    mp.setattr(Reader, "query_arrow", spy)
+    _spy_on_single_reads(mp, asked)
     if not batched:
         mp.setattr(data, "prefetch", lambda wanted: 0)
     st.cache_data.clear()
@@ -188,15 +193,9 @@ def test_pages_prefetch_in_one_batch_and_show_the_same(owned, page) -> None:
 
 def test_prefetch_caches_answers_and_leaves_failures_to_the_single_call(owned) -> None:
     asked: list[str] = []
-    original = Reader.query_arrow
-
-    def spy(self: Reader, name: str, params: dict[str, object] | None = None) -> object:
-        asked.append(name)
-        return original(self, name, params)
-
     mp = pytest.MonkeyPatch()
     mp.setenv("OGWATCH_CONFIG", str(write_config(owned.parent, extra=NETS)))
-    mp.setattr(Reader, "query_arrow", spy)
+    _spy_on_single_reads(mp, asked)
     st.cache_data.clear()
     st.cache_resource.clear()
     try:
