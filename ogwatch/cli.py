@@ -7,8 +7,10 @@ non-zero: 2 for bad configuration or failed checks, 1 for other errors.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -215,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run drowns the real news
     install_log_redaction()
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>` prints every thread's stack (file, line, function) to stderr
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         return int(args.fn(args))
     except (ConfigError, OgwatchError) as exc:

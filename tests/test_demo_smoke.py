@@ -73,12 +73,26 @@ def test_demo_runs_and_stops_cleanly(tmp_path) -> None:
         ports = [u.rsplit(":", 1)[1] for u in urls.values()]
     finally:
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=60)
+        code = _stopped(proc, lines)
     assert code == 0, "".join(lines)[-3000:]
     time.sleep(0.5)
     for p in ports:
         assert not _pids_with(f"--port {p} "), f"anvil on port {p} outlived the demo"
     assert not _pids_with(f"--server.port {port}"), "the dashboard outlived the demo"
+
+
+def _stopped(proc: subprocess.Popen[str], lines: list[str]) -> int:
+    """The demo's exit code after Ctrl-C; if it has not stopped within 60 s, its threads' stacks (SIGUSR1, see
+    ogwatch/cli.py) and output tail go into the failure, and it is killed."""
+    try:
+        return proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(3)
+        proc.kill()
+        proc.wait()
+        time.sleep(0.5)
+        raise AssertionError("the demo did not stop within 60 s of Ctrl-C:\n" + "".join(lines)[-8000:]) from None
 
 
 def _wait(check, seconds: float, what: str) -> None:
