@@ -52,7 +52,10 @@ def main(args: argparse.Namespace) -> int:
     from devnet.simulator import Simulator
     from devnet.truth import Truth
 
+    # Ctrl-C and SIGTERM stop everything, also when the demo was started with SIGINT ignored (a background job of
+    # a shell without job control passes SIG_IGN down, and Python then installs no KeyboardInterrupt handler).
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
     # A fresh devnet has a new genesis: the previous demo's store describes chains that are gone.
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     DEMO_DIR.mkdir(parents=True)
