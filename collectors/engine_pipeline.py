@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,29 +24,15 @@ from typing import Any
 
 import duckdb
 
+# One glibc malloc arena (ogwatch/__init__.py sets it at the package's import, before any thread allocates): a
+# span's JSON is parsed on the fetch thread and freed on the main thread, and per-thread arenas each kept their
+# own high-water mark, 40-50 MB more peak RSS on the benchmark's backfill, with no speed difference.
+import ogwatch  # noqa: F401
 from collectors import fetch
 from collectors.pool import RpcPool
 from store import chainwrite
 from store.chainwrite import Checkpoint
 from store.db import Store
-
-
-def _one_malloc_arena() -> None:
-    """Ask glibc for one malloc arena in this process (what MALLOC_ARENA_MAX=1 does); a no-op elsewhere.
-
-    glibc gives each thread that allocates its own arena. A span's JSON is parsed on the fetch thread and
-    freed on the main thread, so each arena keeps its own high-water mark: measured, 40-50 MB more peak
-    RSS on the benchmark's backfill, and no speed difference with one arena (the GIL serialises the Python
-    threads anyway). It must run before any thread allocates, hence at import.
-    """
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, 1)
-    except (OSError, AttributeError):
-        pass
-
-
-_M_ARENA_MAX = -8
-_one_malloc_arena()
 
 
 @dataclass(frozen=True)
